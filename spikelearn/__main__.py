@@ -1,0 +1,5 @@
+"""``python -m spikelearn`` runs the command line."""
+
+from spikelearn.cli import main
+
+main()

@@ -8,6 +8,7 @@ plasticity. ``import spikelearn`` needs numpy and numba only; the Keras side
 
 __version__ = "0.1.0"
 
+from spikelearn.converter import check_model_compatibility, convert  # noqa: E402
 from spikelearn.errors import (  # noqa: E402
     ConversionError,
     DataError,
@@ -17,9 +18,29 @@ from spikelearn.errors import (  # noqa: E402
     NotCompiledError,
     SpikelearnError,
 )
+from spikelearn.layers import (  # noqa: E402
+    Conv2D,
+    FullyConnected,
+    InputConv2D,
+    InputData,
+    SeparableConv2D,
+)
+from spikelearn.learning import Competitive  # noqa: E402
+from spikelearn.model import Model  # noqa: E402
+from spikelearn.statistics import evaluate_sparsity  # noqa: E402
 
 __all__ = [
     "__version__",
+    "Competitive",
+    "Conv2D",
+    "FullyConnected",
+    "InputConv2D",
+    "InputData",
+    "Model",
+    "check_model_compatibility",
+    "convert",
+    "SeparableConv2D",
+    "evaluate_sparsity",
     "ConversionError",
     "DataError",
     "LearningError",

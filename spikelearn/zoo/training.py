@@ -153,8 +153,12 @@ def train(out_dir: str | os.PathLike, config: RecipeConfig | None = None, *,
     x_val, y_val = _features(val_set.audio), val_set.labels
     x_test, y_test = _features(test_set.audio), test_set.labels
     if config.augmented_copies:
-        extra = augment(train_set.audio, n=config.augmented_copies, seed=config.seed)
-        x_fit = np.concatenate([x_train, _features(extra)])
+        # In chunks: augmentation works on whole batches and would hold several GB at once.
+        chunk = 2000
+        extra = [_features(augment(train_set.audio[start:start + chunk],
+                                   n=config.augmented_copies, seed=config.seed + start))
+                 for start in range(0, len(y_train), chunk)]
+        x_fit = np.concatenate([x_train, *extra])
         y_fit = np.concatenate([y_train, np.repeat(y_train, config.augmented_copies)])
     else:
         x_fit, y_fit = x_train, y_train

@@ -1,0 +1,156 @@
+"""The reference tutorial's edge-learning flow, end to end, for every test speaker.
+
+For each test speaker of the synthetic corpus as the learner: load the zoo's
+``ds_cnn_kws`` engine (33 preset classes learned offline), ``add_classes(3)``, learn
+backward / follow / forward from ``--shots`` utterances of that speaker, each augmented
+``--augmentations`` times, then score
+
+(a) that speaker's other utterances of the new words,
+(b) the new words spoken by every other test speaker,
+(c) the 33 old classes on all test speakers, before and after.
+
+A nearest-class-mean head (scikit-learn ``NearestCentroid``) on the same spikes and the
+same augmented samples is the baseline for (a) and (b). Also reported: offline ``fit``
+throughput through the whole network and the time of the few-shot ``fit`` call.
+
+Needs espeak-ng (the corpus is regenerated or read from the cache with the settings the
+zoo model was trained with). Prints a rich table and writes JSON::
+
+    python benchmarks/edge_learning.py [--speakers N] [--shots 4] [--augmentations 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+from sklearn.neighbors import NearestCentroid
+
+from spikelearn import zoo
+from spikelearn.datasets import make_corpus
+from spikelearn.datasets.augment import augment
+from spikelearn.datasets.features import extract_features
+from spikelearn.datasets.synthetic import DEFAULT_WORDS
+from spikelearn.few_shot import learn_words
+from spikelearn.zoo.training import NEW_WORDS
+
+RESULTS = Path(__file__).with_name("results")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--speakers", type=int, default=None,
+                        help="learners to try (default: every test speaker)")
+    parser.add_argument("--shots", type=int, default=4)
+    parser.add_argument("--augmentations", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    console = Console()
+
+    meta = zoo.info("ds_cnn_kws")
+    recipe = meta["recipe"]
+    preset = [w for w in DEFAULT_WORDS if w not in NEW_WORDS]
+    old = make_corpus(recipe["num_speakers"], recipe["repetitions"], recipe["seed"],
+                      words=preset).get_split("test")
+    new = make_corpus(recipe["num_speakers"], recipe["new_word_repetitions"], recipe["seed"],
+                      words=list(NEW_WORDS)).get_split("test")
+    x_old, y_old = extract_features(old.audio), old.labels
+    x_new = extract_features(new.audio)
+
+    base = zoo.load("ds_cnn_kws")
+    num_old = base.num_classes
+    y_new = new.labels + num_old
+    old_before = base.evaluate(x_old, y_old)
+    spikes_old = base.forward(x_old, until=-2).reshape(len(x_old), -1)
+    spikes_new = base.forward(x_new, until=-2).reshape(len(x_new), -1)
+
+    # Offline fit throughput through the whole network (a fresh copy of the learning layer).
+    offline = zoo.load("ds_cnn_kws")
+    start = time.perf_counter()
+    offline.fit(x_old, y_old)
+    offline_rate = len(y_old) / (time.perf_counter() - start)
+
+    learners = np.unique(new.speakers)[: args.speakers]
+    rows = []
+    for speaker in learners:
+        model = zoo.load("ds_cnn_kws")
+        shots, same = [], []
+        for label in range(len(NEW_WORDS)):
+            idx = np.flatnonzero((new.speakers == speaker) & (new.labels == label))
+            shots.append(idx[: args.shots])
+            same.append(idx[args.shots:])
+        same = np.concatenate(same)
+        other = np.flatnonzero(new.speakers != speaker)
+        result = learn_words(model, [new.audio[i] for i in shots],
+                             augmentations=args.augmentations, seed=args.seed)
+        predicted = model.predict_classes(x_new)
+
+        # Baseline: nearest class mean on the same spikes and the same augmented samples.
+        augmented = [augment(new.audio[i], n=args.augmentations, seed=args.seed + k)
+                     if args.augmentations else new.audio[i] for k, i in enumerate(shots)]
+        x_shots = extract_features(np.concatenate(augmented))
+        y_shots = np.repeat(np.arange(len(NEW_WORDS)) + num_old, [len(a) for a in augmented])
+        centroid = NearestCentroid().fit(
+            np.concatenate([spikes_old, base.forward(x_shots, until=-2).reshape(len(y_shots), -1)]),
+            np.concatenate([y_old, y_shots]))
+        baseline = centroid.predict(spikes_new)
+        rows.append({
+            "speaker": int(speaker),
+            "new_same_speaker": float(np.mean(predicted[same] == y_new[same])),
+            "new_other_speakers": float(np.mean(predicted[other] == y_new[other])),
+            "old_after": model.evaluate(x_old, y_old),
+            "baseline_new_same_speaker": float(np.mean(baseline[same] == y_new[same])),
+            "baseline_new_other_speakers": float(np.mean(baseline[other] == y_new[other])),
+            "few_shot_fit_s": result.fit_seconds,
+            "few_shot_samples": result.num_samples,
+        })
+
+    def stats(key):
+        values = np.array([r[key] for r in rows])
+        return {"mean": float(values.mean()), "min": float(values.min()),
+                "max": float(values.max())}
+
+    keys = ("new_same_speaker", "new_other_speakers", "old_after",
+            "baseline_new_same_speaker", "baseline_new_other_speakers", "few_shot_fit_s")
+    summary = {key: stats(key) for key in keys}
+    report = {
+        "learners": len(rows),
+        "shots": args.shots,
+        "augmentations": args.augmentations,
+        "old_test_samples": int(len(y_old)),
+        "new_test_samples": int(len(y_new)),
+        "old_before": old_before,
+        "converted_network_classifier": meta["accuracy"]["converted_engine_test"],
+        "learning_layer": meta["accuracy"]["learning_layer_test"],
+        "offline_fit_samples_per_s": offline_rate,
+        "summary": summary,
+        "per_learner": rows,
+    }
+    table = Table(title=f"Edge learning, {len(rows)} learners, {args.shots} shots x "
+                        f"{args.augmentations} augmentations")
+    for column in ("measure", "mean", "min", "max"):
+        table.add_column(column, justify="right" if column != "measure" else "left")
+    for key in keys[:-1]:
+        s = summary[key]
+        cells = (f"{100 * s[k]:.2f} %" for k in ("mean", "min", "max"))
+        table.add_row(key.replace("_", " "), *cells)
+    s = summary["few_shot_fit_s"]
+    table.add_row("few-shot fit time", *(f"{1000 * s[k]:.1f} ms" for k in ("mean", "min", "max")))
+    console.print(table)
+    console.print(f"old classes before: {100 * old_before:.2f} %; converted network's own "
+                  f"classifier: {100 * report['converted_network_classifier']:.2f} %; "
+                  f"learning layer: {100 * report['learning_layer']:.2f} %; offline fit "
+                  f"{offline_rate:,.0f} samples/s")
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "edge_learning.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    console.print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""The model zoo: the shipped keyword spotter, the demo, and the training recipe at tiny scale."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from spikelearn import Model, zoo
+from spikelearn.demo import run_demo
+
+
+def test_list_and_unknown_model():
+    assert zoo.list_models() == ["ds_cnn_kws"]
+    with pytest.raises(ValueError, match="unknown zoo model 'nope'"):
+        zoo.load("nope")
+
+
+def test_shipped_model_loads_without_tensorflow(no_tensorflow):
+    result = no_tensorflow(
+        """
+        import sys
+        from spikelearn import zoo
+        model = zoo.load("ds_cnn_kws")
+        data = zoo.load_demo_data("ds_cnn_kws")
+        print(model.num_classes, model.evaluate(data["old_features"][:200], data["old_labels"][:200]))
+        assert "tensorflow" not in sys.modules
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    num_classes, accuracy = result.stdout.split()
+    assert int(num_classes) == 33 and float(accuracy) > 0.5
+
+
+def test_shipped_model_scores_above_floor_on_the_demo_set():
+    model = zoo.load("ds_cnn_kws")
+    data = zoo.load_demo_data("ds_cnn_kws")
+    meta = zoo.info("ds_cnn_kws")
+    assert model.num_classes == len(meta["words"]) == 33
+    assert model.input_shape == (49, 10, 1)
+    accuracy = model.evaluate(data["old_features"], data["old_labels"])
+    assert accuracy >= 0.85
+    # The shipped figures were measured on these very test speakers.
+    assert accuracy == pytest.approx(meta["accuracy"]["learning_layer_test"], abs=1e-4)
+    assert data["new_audio"].dtype == np.float32 and data["new_audio"].shape[1] == 16000
+    assert set(np.unique(data["new_labels"])) == {0, 1, 2}
+
+
+def test_demo_learns_new_words_and_keeps_old_ones():
+    figures = run_demo(shots=4, augmentations=10, seed=1)
+    assert figures["num_samples"] == 3 * 4 * 10
+    assert figures["old_accuracy_after"] >= figures["old_accuracy_before"] - 0.02
+    # Far above chance (1/36) on the learner's own held-out utterances.
+    assert figures["new_accuracy_same_speaker"] >= 0.5
+    assert np.sum(figures["confusion"]) == figures["new_test_same_speaker"] + figures[
+        "new_test_other_speakers"] + 3 * 4
+    assert run_demo(shots=4, augmentations=10, seed=1)["confusion"] == figures["confusion"]
+
+
+def test_demo_rejects_bad_speaker_and_too_many_shots():
+    with pytest.raises(ValueError, match="not in the demo set"):
+        run_demo(speaker=10_000)
+    with pytest.raises(ValueError, match="shots must be below"):
+        run_demo(shots=50)
+
+
+@pytest.mark.slow
+def test_recipe_end_to_end_at_tiny_scale(tmp_path):
+    pytest.importorskip("tensorflow")
+    from spikelearn.zoo.training import RecipeConfig, train
+
+    config = RecipeConfig(num_speakers=6, repetitions=1, new_word_repetitions=5, float_epochs=1,
+                          qat_epochs=1, neurons_per_class=2, demo_speakers=1)
+    figures = train(tmp_path, config, cache_dir=tmp_path / "data", progress=False)
+    again = tmp_path / "again"
+    train(again, config, cache_dir=tmp_path / "data", progress=False)
+    assert sorted(p.name for p in tmp_path.glob("ds_cnn_kws*")) == [
+        "ds_cnn_kws.h5", "ds_cnn_kws.json", "ds_cnn_kws.slm", "ds_cnn_kws_demo.npz"]
+    assert json.loads((tmp_path / "ds_cnn_kws.json").read_text()) == figures
+    # The converted engine reproduces the quantized Keras model's classes.
+    assert figures["accuracy"]["engine_vs_keras_class_agreement"] >= 0.999
+    model = Model(tmp_path / "ds_cnn_kws.slm")
+    assert model.num_classes == 33
+    assert model.get_layer(-1).config["units"] == 33 * 2
+    # Same seed, same model: every integer array of every layer is identical.
+    for first, second in zip(model.layers, Model(again / "ds_cnn_kws.slm").layers, strict=True):
+        for name, array in first.variables.items():
+            np.testing.assert_array_equal(array, second.variables[name], err_msg=name)
+    with np.load(tmp_path / "ds_cnn_kws_demo.npz") as demo:
+        assert demo["old_features"].dtype == np.uint8
+        assert demo["new_audio"].dtype == np.int16

@@ -10,7 +10,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from spikelearn.layers import Layer
+from spikelearn.layers import Layer, kernels
 
 #: Fewer samples than this per thread run on fewer threads: waking a worker thread costs more
 #: than it saves (a single-sample forward is ~100x slower on two threads on a busy machine).
@@ -26,6 +26,97 @@ def _threads_for(samples: int) -> Iterator[None]:
         yield
     finally:
         numba.set_num_threads(available)
+
+
+#: Most multiply-accumulates of one BLAS call of the fused forward pass: OpenBLAS runs
+#: smaller products single-threaded (65536 * GEMM_MULTITHREAD_THRESHOLD), as they must be
+#: inside numba's worker threads.
+_GEMM_SINGLE_THREAD_MACS = 4 * 65536
+
+
+def _fused_plan(layers: list[Layer], input_bits: int) -> tuple | None:
+    """Plan of :func:`spikelearn.layers.kernels.fused_forward` for ``layers``, or None.
+
+    None (run layer by layer) when a layer has max pooling or is of another type, or when a
+    float32 GEMM could be inexact: every partial sum must stay below
+    :data:`~spikelearn.layers.kernels.FLOAT32_EXACT`, checked from the largest input level of
+    each layer (``2**bits - 1`` of the previous activation) and the weight magnitudes.
+    """
+    from spikelearn.layers import Conv2D, FullyConnected, InputData, SeparableConv2D
+
+    rows, floats, ints, offset, int_offset = [], [], [], 0, 0
+    top = 2**input_bits - 1
+    sizes = [int(np.prod(layers[0].input_shape)), 1, 1]
+    for layer in layers:
+        cfg, var = layer.config, layer.variables
+        in_h, in_w, cin = layer.input_shape
+        row = dict.fromkeys(kernels.PLAN_FIELDS, 0)
+        row.update(in_h=in_h, in_w=in_w, cin=cin)
+        if isinstance(layer, InputData):
+            rows.append(row)
+            continue
+        if isinstance(layer, Conv2D | SeparableConv2D):
+            if cfg["pool"] == "max":
+                return None
+            geometry, (out_h, out_w) = layer._window(layer.input_shape)
+            (kh, kw), cout = cfg["kernel_size"], cfg["filters"]
+            row.update(out_h=out_h, out_w=out_w, cout=cout, kh=kh, kw=kw,
+                       sh=geometry[0], sw=geometry[1], pad_top=geometry[2],
+                       pad_left=geometry[3], global_sum=int(cfg["pool"] == "global_avg"))
+        elif isinstance(layer, FullyConnected):
+            cout = cfg["units"]
+            row.update(out_h=1, out_w=1, cout=cout)
+        else:
+            return None
+        if isinstance(layer, SeparableConv2D):
+            depthwise = var["depthwise"].astype(np.int64)
+            bound = top * np.abs(depthwise).sum(axis=(0, 1))  # (cin,) depthwise sums
+            gemm = var["pointwise"].astype(np.int64)
+            row.update(kind=kernels.SEPARABLE, depthwise=offset)
+            floats.append(depthwise.astype(np.float32).ravel())
+            offset += depthwise.size
+        else:
+            gemm = var["weights"].astype(np.int64).reshape(-1, cout)
+            bound = np.full(len(gemm), top)
+            row["kind"] = kernels.DENSE if isinstance(layer, FullyConnected) else kernels.CONV
+        if max(int(bound.max(initial=0)), int((bound @ np.abs(gemm)).max(initial=0))) \
+                > kernels.FLOAT32_EXACT:
+            return None
+        taps = len(gemm)
+        positions = row["out_h"] * row["out_w"]
+        row.update(weights=offset, bias=int_offset,
+                   gemm_rows=max(1, _GEMM_SINGLE_THREAD_MACS // (taps * cout)))
+        floats.append(gemm.astype(np.float32).ravel())
+        offset += gemm.size
+        ints.append(var["bias"])
+        int_offset += cout
+        if layer.activation_bits is not None:
+            thresholds_t = var["thresholds"].T.ravel()
+            row.update(levels=thresholds_t.size // cout, thresholds=int_offset)
+            ints.append(thresholds_t)
+            int_offset += thresholds_t.size
+            top = 2**layer.activation_bits - 1
+        sizes = [max(sizes[0], int(np.prod(layer.output_shape))),
+                 max(sizes[1], positions * taps), max(sizes[2], positions * cout)]
+        rows.append(row)
+    plan = np.array([[row[field] for field in kernels.PLAN_FIELDS] for row in rows], np.int64)
+    concat = np.concatenate
+    return (plan, concat(floats or [np.zeros(0)]).astype(np.float32),
+            concat(ints or [np.zeros(0)]).astype(np.int32), np.array(sizes, np.int64))
+
+
+def _run_fused(plan: tuple, x: np.ndarray, out: np.ndarray) -> None:
+    """Fill ``out`` (uint8 levels or int32 potentials, ``(n, h, w, c)``) from the model input
+    ``x`` with :func:`spikelearn.layers.kernels.fused_forward`."""
+    n = len(x)
+    if n == 0:
+        return
+    flat = out.reshape(n, -1)
+    empty_levels, empty_potentials = np.zeros((0, 0), np.uint8), np.zeros((0, 0), np.int32)
+    levels, potentials = (flat, empty_potentials) if out.dtype == np.uint8 else \
+        (empty_levels, flat)
+    chunks = min(n, 4 * numba.get_num_threads())
+    kernels.fused_forward(x.reshape(n, -1), *plan[:3], plan[3], chunks, levels, potentials)
 
 
 class Model:
@@ -49,17 +140,20 @@ class Model:
 
     def __init__(self, layers: Iterable[Layer] | str | os.PathLike | None = None):
         self._layers: list[Layer] = []
+        self._class_names: list[str] | None = None
         if isinstance(layers, str | os.PathLike):
             from spikelearn.errors import ModelFileError
-            from spikelearn.model_file import load_layers
+            from spikelearn.model_file import read_model_file
 
-            path, layers = layers, load_layers(layers)
+            path = layers
+            layers, class_names = read_model_file(path)
             try:
                 for layer in layers:
                     self.add(layer)
             except ValueError as error:
                 raise ModelFileError(f"{os.fspath(path)!r} holds an invalid model: {error}") \
                     from error
+            self._class_names = class_names
             return
         for layer in layers or ():
             self.add(layer)
@@ -221,9 +315,13 @@ class Model:
         last = self._layers[stop - 1]
         dtype = np.uint8 if last.activation_bits is not None else np.int32
         out = np.empty((x.shape[0], *last.output_shape), dtype)
+        plan = None if observe is not None else _fused_plan(self._layers[:stop], self.input_bits)
         for start in range(0, x.shape[0], batch_size):
             levels = x[start:start + batch_size]
             with _threads_for(len(levels)):
+                if plan is not None:
+                    _run_fused(plan, levels, out[start:start + batch_size])
+                    continue
                 for index, layer in enumerate(self._layers[:stop]):
                     result = layer.call(levels)
                     if observe is not None:
@@ -256,6 +354,59 @@ class Model:
             return None
         return int(learning["num_classes"])
 
+    @property
+    def class_names(self) -> list[str] | None:
+        """Name of each class (e.g. its keyword), saved in the model file; None when unnamed.
+
+        Setting it requires one distinct non-empty string per class: :attr:`num_classes` of a
+        compiled model, else one per output neuron. After :meth:`add_classes` the list is
+        short by the new classes until it is set again with their names appended.
+
+        Raises
+        ------
+        ValueError
+            If a name is not a non-empty string, names repeat, or the count is wrong.
+        """
+        return None if self._class_names is None else list(self._class_names)
+
+    @class_names.setter
+    def class_names(self, names: Iterable[str] | None) -> None:
+        if names is None:
+            self._class_names = None
+            return
+        names = list(names)
+        bad = [name for name in names if not isinstance(name, str) or not name]
+        if bad:
+            raise ValueError(f"class names must be non-empty strings, got {bad[0]!r}")
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"class names must be distinct; repeated: {repeated}")
+        expected = self.num_classes or int(np.prod(self.output_shape))
+        if len(names) != expected:
+            raise ValueError(f"the model has {expected} classes, got {len(names)} class names")
+        self._class_names = names
+
+    def class_scores(self, x: np.ndarray, num_classes: int | None = None, *,
+                     batch_size: int = 1024) -> np.ndarray:
+        """Score of every class: the maximum :meth:`predict` output over the class's neurons.
+
+        ``num_classes`` as in :meth:`predict_classes`.
+
+        Returns
+        -------
+        numpy.ndarray of float32, shape (n, num_classes)
+        """
+        scores = self.predict(x, batch_size=batch_size).reshape(len(x), -1)
+        if num_classes is None:
+            num_classes = self.num_classes
+        if num_classes is None:
+            return scores
+        units = scores.shape[1]
+        if int(num_classes) != num_classes or num_classes < 1 or units % num_classes:
+            raise ValueError(f"num_classes must be a positive divisor of the {units} output "
+                             f"neurons, got {num_classes!r}")
+        return scores.reshape(len(x), int(num_classes), units // int(num_classes)).max(axis=2)
+
     def predict_classes(self, x: np.ndarray, num_classes: int | None = None, *,
                         batch_size: int = 1024,
                         abstain_margin: float | None = None) -> np.ndarray:
@@ -273,16 +424,7 @@ class Model:
         -------
         numpy.ndarray of int64, shape (n,)
         """
-        scores = self.predict(x, batch_size=batch_size).reshape(len(x), -1)
-        if num_classes is None:
-            num_classes = self.num_classes
-        if num_classes is not None:
-            units = scores.shape[1]
-            if int(num_classes) != num_classes or num_classes < 1 or units % num_classes:
-                raise ValueError(f"num_classes must be a positive divisor of the {units} output "
-                                 f"neurons, got {num_classes!r}")
-            blocks = scores.reshape(len(x), int(num_classes), units // int(num_classes))
-            scores = blocks.max(axis=2)
+        scores = self.class_scores(x, num_classes, batch_size=batch_size)
         if abstain_margin is not None:
             from spikelearn.learning.scores import argmax_or_abstain
 
@@ -380,11 +522,12 @@ class Model:
         return model_statistics(self, x, batch_size=batch_size)
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the model to a ``.slm`` file, atomically (see :mod:`spikelearn.model_file`)."""
+        """Write the model (and its :attr:`class_names`) to a ``.slm`` file, atomically (see
+        :mod:`spikelearn.model_file`)."""
         from spikelearn.model_file import save_layers
 
         self._require_layers()
-        save_layers(self._layers, path)
+        save_layers(self._layers, path, class_names=self._class_names)
 
 
 def _snake(name: str) -> str:

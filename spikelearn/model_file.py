@@ -10,6 +10,9 @@ Layout
   ``format_version``, ``spikelearn_version`` and ``payload_sha256``: the SHA-256 of the layer
   classes, configs (canonical JSON) and variables (name, dtype, shape, bytes), checked after
   the layers are read.
+- Optional root attribute ``class_names``: the JSON list of the model's class names (absent
+  in files of unnamed models and in older files); when present it is covered by
+  ``payload_sha256``.
 - Group ``layers/<index>`` per layer: attributes ``class`` and ``config`` (JSON); one dataset
   per variable under ``variables/``. Any variable and any config key is saved, so the learning
   state of a compiled layer travels with it.
@@ -54,8 +57,10 @@ def _config_json(config: dict[str, Any]) -> str:
     return json.dumps(config, sort_keys=True, default=_json_default)
 
 
-def payload_digest(layers: Sequence[tuple[str, str, dict[str, np.ndarray]]]) -> str:
-    """SHA-256 (hex) of ``(class name, config JSON, variables)`` for each layer."""
+def payload_digest(layers: Sequence[tuple[str, str, dict[str, np.ndarray]]],
+                   class_names: Sequence[str] | None = None) -> str:
+    """SHA-256 (hex) of ``(class name, config JSON, variables)`` for each layer, then of the
+    class names when there are some (so files without names keep their digest)."""
     digest = hashlib.sha256()
     for kind, config_json, variables in layers:
         digest.update(json.dumps([kind, config_json]).encode())
@@ -63,11 +68,15 @@ def payload_digest(layers: Sequence[tuple[str, str, dict[str, np.ndarray]]]) -> 
             array = np.asarray(variables[name], order="C")
             digest.update(json.dumps([name, array.dtype.str, list(array.shape)]).encode())
             digest.update(array.tobytes())
+    if class_names is not None:
+        digest.update(json.dumps(["class_names", list(class_names)]).encode())
     return digest.hexdigest()
 
 
-def save_layers(layers: Sequence[Layer], path: str | os.PathLike) -> None:
-    """Write ``layers`` (built) to the model file ``path``, atomically.
+def save_layers(layers: Sequence[Layer], path: str | os.PathLike, *,
+                class_names: Sequence[str] | None = None) -> None:
+    """Write ``layers`` (built) and optional ``class_names`` to the model file ``path``,
+    atomically.
 
     Raises
     ------
@@ -90,7 +99,9 @@ def save_layers(layers: Sequence[Layer], path: str | os.PathLike) -> None:
             file.attrs["format"] = FORMAT_NAME
             file.attrs["format_version"] = FORMAT_VERSION
             file.attrs["spikelearn_version"] = spikelearn.__version__
-            file.attrs["payload_sha256"] = payload_digest(records)
+            file.attrs["payload_sha256"] = payload_digest(records, class_names)
+            if class_names is not None:
+                file.attrs["class_names"] = json.dumps(list(class_names))
             group = file.create_group("layers")
             for index, (kind, config_json, variables) in enumerate(records):
                 entry = group.create_group(f"{index:04d}")
@@ -146,6 +157,23 @@ def load_layers(path: str | os.PathLike) -> list[Layer]:
     Raises
     ------
     ModelFileError
+        As :func:`read_model_file`.
+    """
+    return read_model_file(path)[0]
+
+
+def read_model_file(path: str | os.PathLike) -> tuple[list[Layer], list[str] | None]:
+    """Read a model file: its layers (built, variables set) and its class names.
+
+    Returns
+    -------
+    layers : list of Layer
+    class_names : list of str, or None
+        None when the file holds no class names (unnamed model or an older file).
+
+    Raises
+    ------
+    ModelFileError
         If the file is missing, unreadable, not a spikelearn model, of a newer format version,
         corrupt or truncated, or describes layers that do not fit together.
     """
@@ -156,6 +184,13 @@ def load_layers(path: str | os.PathLike) -> list[Layer]:
             if file.attrs.get("format") != FORMAT_NAME:
                 raise ModelFileError(f"{path!r} is not a spikelearn model file")
             expected = str(file.attrs["payload_sha256"])
+            class_names = file.attrs.get("class_names")
+            if class_names is not None:
+                class_names = json.loads(str(class_names))
+                if not isinstance(class_names, list) or \
+                        not all(isinstance(name, str) for name in class_names):
+                    raise ModelFileError(f"{path!r} is corrupt: its class_names attribute is "
+                                         "not a JSON list of strings")
             records = []
             for key in sorted(file["layers"]):
                 entry = file["layers"][key]
@@ -168,9 +203,9 @@ def load_layers(path: str | os.PathLike) -> list[Layer]:
     except Exception as error:  # anything h5py raises on a malformed file
         raise ModelFileError(f"{path!r} is not a readable spikelearn model file: "
                              f"{type(error).__name__}: {error}") from error
-    if payload_digest(records) != expected:
+    if payload_digest(records, class_names) != expected:
         raise ModelFileError(f"{path!r} is corrupt: the payload checksum does not match")
-    return _build_layers(path, records)
+    return _build_layers(path, records), class_names
 
 
 def _build_layers(path: str, records) -> list[Layer]:

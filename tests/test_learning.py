@@ -37,10 +37,11 @@ def reference_fit(state, rule, spikes, labels):
     """Plain numpy/python version of the fit loop (updates ``state`` in place)."""
     sched = rule.schedule()
     weights = state["weights"].T.astype(bool)  # (units, n_in)
+    spikes = spikes.astype(np.uint8)
     npc = weights.shape[0] // rule.num_classes
     out = []
-    for x, y in zip(spikes.astype(bool), labels, strict=True):
-        p = (weights & x).sum(axis=1)
+    for x, y in zip(spikes, labels, strict=True):
+        p = (weights & x.astype(bool)).sum(axis=1)
         out.append(p)
         block = range(y * npc, (y + 1) * npc) if y >= 0 else range(len(p))
         eligible = [j for j in block if p[j] > state["vigilance"][j]]
@@ -50,14 +51,28 @@ def reference_fit(state, rule, spikes, labels):
             winner = next(j for j in block if state["wins"][j] == 0)
         else:
             continue
-        off = np.flatnonzero(weights[winner] & ~x)
-        on = np.flatnonzero(~weights[winner] & x)
-        swaps = min(int(state["budget"][winner]), len(off), len(on))
-        if swaps:
-            counter = int(state["rng_counter"][0])
-            stream = _mix64(rule.seed ^ _mix64(counter ^ 0xD1B54A32D192ED03))
+        counter = int(state["rng_counter"][0])
+        stream = _mix64(rule.seed ^ _mix64(counter ^ 0xD1B54A32D192ED03))
+        if rule.rewire == "frequent":
+            state["activity"][:, winner] += x
+            keys = 2 * state["activity"][:, winner].astype(np.int64) + x
+            connected, stream = _draw(np.flatnonzero(weights[winner]), weights[winner].sum(),
+                                      stream)
+            free, _ = _draw(np.flatnonzero(~weights[winner]), (~weights[winner]).sum(), stream)
+            connected = sorted(connected, key=lambda k: keys[k])  # stable
+            free = sorted(free, key=lambda k: -keys[k])
+            swaps = 0
+            while swaps < min(int(state["budget"][winner]), len(connected), len(free)) \
+                    and keys[free[swaps]] > keys[connected[swaps]]:
+                swaps += 1
+            removed, added = connected[:swaps], free[:swaps]
+        else:
+            off = np.flatnonzero(weights[winner] & ~x.astype(bool))
+            on = np.flatnonzero(~weights[winner] & x.astype(bool))
+            swaps = min(int(state["budget"][winner]), len(off), len(on))
             removed, stream = _draw(off, swaps, stream)
             added, _ = _draw(on, swaps, stream)
+        if swaps:
             weights[winner, removed] = False
             weights[winner, added] = True
             state["vigilance"][winner] = min(p[winner], sched["vigilance_cap"])
@@ -160,6 +175,7 @@ def test_seed_none_is_drawn_and_stored():
         ({"plasticity_decay": "0.2"}, "plasticity_decay"),
         ({"plasticity_decay": True}, "plasticity_decay"),
         ({"recruit": 1}, "recruit"),
+        ({"rewire": "random"}, "rewire"),
         ({"seed": -1}, "seed"),
         ({"seed": 1.5}, "seed"),
     ],
@@ -176,6 +192,9 @@ def test_config_roundtrip():
     again = Competitive.from_config({**rule.get_config(), "rule": "Competitive"})
     assert again.get_config() == rule.get_config()
     assert "recruit=True" in repr(rule)
+    # a config saved before the rewire option existed loads with the reference rewiring
+    old_config = {k: v for k, v in rule.get_config().items() if k != "rewire"}
+    assert Competitive.from_config(old_config).rewire == "sample"
 
 
 # -- eligibility and winner -----------------------------------------------------------------------
@@ -423,6 +442,54 @@ def test_bad_spikes_raise(spikes, error):
         rule.learn(_state(rule, 16, 4), spikes, 0)
 
 
+# -- rewire="frequent": activity counters ---------------------------------------------------------
+def test_frequent_rewiring_follows_the_activity_counts_by_hand():
+    """One neuron, 5 inputs, 2 connections, vigilance cap 0, budget constant 2."""
+    rule = Competitive(2, 1, learning_competition=1.0, plasticity_decay=0.0, min_plasticity=0.0,
+                       rewire="frequent", seed=0)
+    state = _state(rule, 5, 1, masks=[[3, 4]])
+    np.testing.assert_array_equal(state["activity"], np.zeros((5, 1), np.int32))
+    steps = [  # sample, activity after it, connections after it
+        ([0, 3], [1, 0, 0, 1, 0], [0, 3]),  # key 2*count+x: 0 (3) beats 4 (0); 1, 2 (0) lose
+        ([1, 3], [1, 1, 0, 2, 0], [1, 3]),  # counts 1 == 1: the sample's active input 1 wins
+        ([0, 3], [2, 1, 0, 3, 0], [0, 3]),  # 0 is now more frequent than 1
+        ([2, 3], [2, 1, 1, 4, 0], [0, 3]),  # 2 (count 1) is not more frequent than 0 (2)
+    ]
+    for sample, activity, connected in steps:
+        assert rule.learn(state, _spikes(5, sample), 0).tolist() == [[1]]
+        np.testing.assert_array_equal(state["activity"][:, 0], activity)
+        np.testing.assert_array_equal(np.flatnonzero(state["weights"][:, 0]), connected)
+    # the last step moved nothing (the reference would have moved 0 -> 2) but counts as a win
+    assert state["rng_counter"].tolist() == [3] and state["wins"].tolist() == [4]
+    assert state["vigilance"].tolist() == [0] and state["budget"].tolist() == [2]
+
+
+def test_frequent_rewiring_moves_at_most_the_budget_and_converges_to_the_centroid():
+    rule = Competitive(3, 1, initial_plasticity=1 / 3, plasticity_decay=0.0, min_plasticity=0.0,
+                       learning_competition=1.0, rewire="frequent", seed=4)
+    state = _state(rule, 8, 1, masks=[[0, 5, 6]])
+    x = _spikes(8, [0, 1, 2, 3], [0, 1, 2, 4], [0, 1, 3, 4])
+    rule.learn(state, x[:1], 0)  # budget 1: one of 5, 6 moves to one of 1, 2, 3
+    assert state["weights"][:, 0].sum() == 3 and state["weights"][0, 0] == 1
+    assert state["weights"][[1, 2, 3], 0].sum() == 1
+    rule.learn(state, np.tile(x, (3, 1)), 0)
+    # 10 samples: inputs 0 and 1 in all of them, 2 and 3 in 7, 4 in 6: the binary centroid is
+    # 0, 1 and one of the tied 2, 3 (never 4 or the initial 5, 6)
+    np.testing.assert_array_equal(state["activity"][:, 0], [10, 10, 7, 7, 6, 0, 0, 0])
+    connected = np.flatnonzero(state["weights"][:, 0]).tolist()
+    assert connected[:2] == [0, 1] and connected[2] in (2, 3)
+
+
+def test_frequent_add_classes_appends_zero_counts():
+    rule = Competitive(3, 1, rewire="frequent", seed=1)
+    state = rule.initial_state(10, 2)
+    rule.learn(state, np.ones((2, 10), np.uint8), 0)
+    grown = rule.add_classes(state, 1)
+    np.testing.assert_array_equal(grown["activity"][:, :2], state["activity"])
+    np.testing.assert_array_equal(grown["activity"][:, 2:], 0)
+    assert grown["activity"].dtype == np.int32 and state["activity"].sum() == 20
+
+
 # -- add_classes ----------------------------------------------------------------------------------
 def test_add_classes_leaves_learned_neurons_bit_identical():
     rule = Competitive(6, 2, seed=5)
@@ -491,14 +558,15 @@ def test_learning_is_deterministic_and_batch_split_invariant():
     decay=st.sampled_from([0.25, 0.07, 0.5]),
     floor=st.sampled_from([0.0, 0.1, 0.45]),
     recruit=st.booleans(),
+    rewire=st.sampled_from(["sample", "frequent"]),
 )
 def test_kernel_matches_numpy_reference(data, input_size, classes, per_class, competition,
-                                        plasticity, decay, floor, recruit):
+                                        plasticity, decay, floor, recruit, rewire):
     num_weights = data.draw(st.integers(1, input_size))
     seed = data.draw(st.integers(0, 2**63 - 1))
     rule = Competitive(num_weights, classes, initial_plasticity=plasticity,
                        learning_competition=competition, plasticity_decay=decay,
-                       min_plasticity=floor, recruit=recruit, seed=seed)
+                       min_plasticity=floor, recruit=recruit, rewire=rewire, seed=seed)
     state = rule.initial_state(input_size, classes * per_class)
     rng = np.random.default_rng(data.draw(st.integers(0, 1000)))
     n = data.draw(st.integers(1, 25))

@@ -66,7 +66,7 @@ def test_compile_sets_seeded_masks_and_state():
     assert layer.config["learning"] == {
         "rule": "Competitive", "num_weights": 5, "num_classes": 3, "initial_plasticity": 0.6,
         "learning_competition": 0.0, "min_plasticity": 0.1, "plasticity_decay": 0.25,
-        "recruit": False, "seed": 11}
+        "recruit": False, "rewire": "sample", "seed": 11}
     other = _model()
     other.compile(Competitive(5, 3, initial_plasticity=0.6, seed=11))
     np.testing.assert_array_equal(other.get_layer(-1).variables["weights"],
@@ -182,10 +182,11 @@ def test_bad_fit_calls_learn_nothing(x, labels, error):
 
 
 # -- add_classes ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("activation", [None, 1])
-def test_add_classes_keeps_learned_neurons_bit_identical(activation):
+@pytest.mark.parametrize(("activation", "rewire"), [(None, "sample"), (1, "sample"),
+                                                     (None, "frequent")])
+def test_add_classes_keeps_learned_neurons_bit_identical(activation, rewire):
     model = _model(units=6, learning_activation=activation)
-    model.compile(Competitive(6, 3, seed=2))
+    model.compile(Competitive(6, 3, rewire=rewire, seed=2))
     layer = model.get_layer(-1)
     if activation:
         layer.set_variable("thresholds", np.full((6, 1), 4))
@@ -209,14 +210,17 @@ def test_add_classes_keeps_learned_neurons_bit_identical(activation):
     assert win_counts(model)[8:].sum() >= 1
     np.testing.assert_array_equal(win_counts(model)[:8], np.r_[before["wins"], 0, 0])
     assert model.predict_classes(_inputs(3), 5).shape == (3,)
+    assert ("activity" in layer.variables) == (rewire == "frequent")
     with pytest.raises(ValueError, match="new classes"):
         model.add_classes(0)
 
 
 # -- save / load ----------------------------------------------------------------------------------
-def test_saved_then_loaded_model_continues_learning_bit_identically(tmp_path):
+@pytest.mark.parametrize("rewire", ["sample", "frequent"])
+def test_saved_then_loaded_model_continues_learning_bit_identically(tmp_path, rewire):
     model = _model(units=8, hidden=40)
-    model.compile(Competitive(10, 4, learning_competition=0.2, recruit=True))  # drawn seed
+    model.compile(Competitive(10, 4, learning_competition=0.2, recruit=True,  # drawn seed
+                              rewire=rewire))
     x = _inputs(60, seed=5)
     labels = np.random.default_rng(2).integers(-1, 4, 60)
     model.fit(x[:30], labels[:30])
@@ -232,6 +236,8 @@ def test_saved_then_loaded_model_continues_learning_bit_identically(tmp_path):
     model.fit(x, 4)
     loaded.fit(x, 4)
     _assert_same_state(_snapshot(model), _snapshot(loaded))
+    assert optimizer(loaded).rewire == rewire
+    assert ("activity" in loaded.get_layer(-1).variables) == (rewire == "frequent")
     with pytest.raises(LearningError, match="already compiled"):
         loaded.compile(Competitive(10, 4))
 

@@ -24,7 +24,8 @@ def test_shipped_model_loads_without_tensorflow(no_tensorflow):
         from spikelearn import zoo
         model = zoo.load("ds_cnn_kws")
         data = zoo.load_demo_data("ds_cnn_kws")
-        print(model.num_classes, model.evaluate(data["old_features"][:200], data["old_labels"][:200]))
+        x, y = data["old_features"][:200], data["old_labels"][:200]
+        print(model.num_classes, model.evaluate(x, y))
         assert "tensorflow" not in sys.modules
         """
     )
@@ -82,6 +83,7 @@ def test_recipe_end_to_end_at_tiny_scale(tmp_path):
     assert figures["accuracy"]["engine_vs_keras_class_agreement"] >= 0.999
     model = Model(tmp_path / "ds_cnn_kws.slm")
     assert model.num_classes == 33
+    assert model.class_names == figures["words"]
     assert model.get_layer(-1).config["units"] == 33 * 2
     # Same seed, same model: every integer array of every layer is identical.
     for first, second in zip(model.layers, Model(again / "ds_cnn_kws.slm").layers, strict=True):

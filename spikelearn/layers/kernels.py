@@ -290,3 +290,168 @@ def max_pool2d(x, pool, geometry):
                         for c in range(channels):
                             out[s, oy, ox, c] = max(out[s, oy, ox, c], x[s, iy, ix, c])
     return out
+
+
+#: Columns of a :func:`fused_forward` plan row (one row per layer).
+PLAN_FIELDS = ("kind", "in_h", "in_w", "cin", "out_h", "out_w", "cout", "kh", "kw", "sh", "sw",
+               "pad_top", "pad_left", "global_sum", "levels", "weights", "depthwise", "bias",
+               "thresholds", "gemm_rows")
+#: Layer kinds of a plan row: identity (``InputData``), convolution, separable, fully connected.
+IDENTITY, CONV, SEPARABLE, DENSE = 0, 1, 2, 3
+#: Largest magnitude of an integer sum that float32 holds exactly (every partial sum of a
+#: dot product of integers bounded by this is an exact float32, in any summation order).
+FLOAT32_EXACT = 2**24
+
+
+@_jit(inline="always")
+def _gather(kind, row, src, dw, gin):
+    """Fill ``gin`` (positions, taps) float32 with the GEMM input of one layer and one sample.
+
+    Convolution: the zero-padded receptive field of each output position (im2col);
+    separable: the depthwise sums (exact integers); dense: the flattened input.
+    """
+    in_h, in_w, cin, out_h, out_w = row[1], row[2], row[3], row[4], row[5]
+    kh, kw, sh, sw, pt, pl = row[7], row[8], row[9], row[10], row[11], row[12]
+    if kind == DENSE:
+        for i in range(in_h * in_w * cin):
+            gin[i] = src[i]
+    elif kind == CONV:
+        taps = kh * kw * cin
+        gin[:out_h * out_w * taps] = 0
+        for oy in range(out_h):
+            for ky in range(kh):
+                iy = oy * sh - pt + ky
+                if 0 <= iy < in_h:
+                    for ox in range(out_w):
+                        for kx in range(kw):
+                            ix = ox * sw - pl + kx
+                            if 0 <= ix < in_w:
+                                _copy_levels(src[(iy * in_w + ix) * cin:(iy * in_w + ix + 1) * cin],
+                                             gin[((oy * out_w + ox) * kh + ky) * kw * cin
+                                                 + kx * cin:][:cin])
+    else:
+        gin[:out_h * out_w * cin] = 0
+        for oy in range(out_h):
+            for ky in range(kh):
+                iy = oy * sh - pt + ky
+                if 0 <= iy < in_h:
+                    for ox in range(out_w):
+                        for kx in range(kw):
+                            ix = ox * sw - pl + kx
+                            if 0 <= ix < in_w:
+                                at = (iy * in_w + ix) * cin
+                                _depthwise_tap(src[at:at + cin],
+                                               dw[(ky * kw + kx) * cin:(ky * kw + kx + 1) * cin],
+                                               gin[(oy * out_w + ox) * cin:][:cin])
+
+
+@_jit(inline="always")
+def _copy_levels(levels, out):
+    for c in range(out.shape[0]):
+        out[c] = levels[c]
+
+
+@_jit(inline="always")
+def _depthwise_tap(levels, weights, out):
+    for c in range(out.shape[0]):
+        out[c] += np.float32(levels[c]) * weights[c]
+
+
+@_jit(inline="always")
+def _finish(row, gout, bias, thresholds_t, pot, dst_levels, dst_potentials):
+    """Integer potentials ``int32(gout) + bias`` (summed over positions for a global sum),
+    then the threshold-count levels into ``dst_levels`` or the potentials into
+    ``dst_potentials``."""
+    cout, count = row[6], row[14]
+    positions = row[4] * row[5]
+    outputs = 1 if row[13] else positions
+    if row[13]:
+        pot[:cout] = 0
+        for p in range(positions):
+            for o in range(cout):
+                pot[o] += np.int32(gout[p * cout + o]) + bias[o]
+    for p in range(outputs):
+        base = p * cout
+        if not row[13]:
+            for o in range(cout):
+                pot[o] = np.int32(gout[base + o]) + bias[o]
+        if count == 0:
+            dst_potentials[base:base + cout] = pot[:cout]
+        else:
+            level = dst_levels[base:base + cout]
+            level[:] = 0
+            for k in range(count):
+                for o in range(cout):
+                    level[o] += pot[o] >= thresholds_t[k * cout + o]
+
+
+@_jit(parallel=True)
+def fused_forward(x, plan, floats, ints, sizes, chunks, levels, potentials):
+    """Run a whole stack of layers on each sample, the samples spread over threads.
+
+    Each thread takes ``chunks`` contiguous runs of samples and computes every layer of a
+    sample before the next sample, in thread-local buffers that stay in cache. Every layer is
+    a float32 GEMM (``numpy.dot``, BLAS) of exact integers: the caller only builds a plan when
+    every partial sum is bounded by :data:`FLOAT32_EXACT`, so the results equal the int32
+    arithmetic of the layer kernels bit for bit. GEMMs are split into ``gemm_rows`` output
+    positions so that BLAS stays single-threaded inside the worker threads.
+
+    Parameters
+    ----------
+    x : uint8 (n, size_in)
+        Flattened model inputs.
+    plan : int64 (layers, len(PLAN_FIELDS))
+        One row per layer, see :data:`PLAN_FIELDS` (offsets index ``floats`` and ``ints``).
+    floats : float32 (m,)
+        GEMM weights ``(taps, cout)`` and depthwise weights ``(kh, kw, cin)`` of all layers.
+    ints : int32 (k,)
+        Biases and transposed thresholds ``(L, cout)`` of all layers.
+    sizes : int64 (3,)
+        Largest layer activation, GEMM input and GEMM output sizes (buffer sizes).
+    chunks : int
+        Number of sample runs (a few per thread balances a loaded machine).
+    levels : uint8 (n, size_out) or empty
+    potentials : int32 (n, size_out) or empty
+    """
+    n = x.shape[0]
+    last = plan.shape[0] - 1
+    for chunk in prange(chunks):
+        buffers = np.zeros((2, sizes[0]), np.uint8)
+        gin = np.zeros(sizes[1], np.float32)
+        gout = np.zeros(sizes[2], np.float32)
+        pot = np.zeros(plan[:, 6].max(), np.int32)
+        empty_levels = buffers[0, :0]
+        empty_potentials = pot[:0]
+        for s in range(chunk * n // chunks, (chunk + 1) * n // chunks):
+            buffers[0, :x.shape[1]] = x[s]
+            current = 0
+            for i in range(plan.shape[0]):
+                row = plan[i]
+                kind = row[0]
+                src = buffers[current]
+                if kind == IDENTITY:
+                    if i == last:
+                        levels[s] = src[:levels.shape[1]]
+                    continue
+                taps = row[7] * row[8] * row[3] if kind == CONV else row[3]
+                positions = 1 if kind == DENSE else row[4] * row[5]
+                if kind == DENSE:
+                    taps = row[1] * row[2] * row[3]
+                cout = row[6]
+                _gather(kind, row, src, floats[row[16]:], gin)
+                weights = floats[row[15]:row[15] + taps * cout].reshape(taps, cout)
+                step = row[19]
+                for r0 in range(0, positions, step):
+                    r1 = min(r0 + step, positions)
+                    np.dot(gin[r0 * taps:r1 * taps].reshape(r1 - r0, taps), weights,
+                           gout[r0 * cout:r1 * cout].reshape(r1 - r0, cout))
+                thresholds_t = ints[row[18]:row[18] + row[14] * cout]
+                if i == last:
+                    out_levels = levels[s] if levels.shape[0] else empty_levels
+                    out_potentials = potentials[s] if potentials.shape[0] else empty_potentials
+                    _finish(row, gout, ints[row[17]:], thresholds_t, pot, out_levels,
+                            out_potentials)
+                else:
+                    _finish(row, gout, ints[row[17]:], thresholds_t, pot,
+                            buffers[1 - current], empty_potentials)
+                    current = 1 - current

@@ -30,8 +30,12 @@ FLOAT_OPTIONS = (
     "min_plasticity",
     "plasticity_decay",
 )
+#: Values of the ``rewire`` option of :class:`Competitive`.
+REWIRE_MODES = ("sample", "frequent")
 #: Every option of :class:`Competitive`, in signature order.
-OPTIONS = ("num_weights", "num_classes", *FLOAT_OPTIONS, "recruit", "seed")
+OPTIONS = ("num_weights", "num_classes", *FLOAT_OPTIONS, "recruit", "rewire", "seed")
+#: Default of each option that a saved config may lack (files written before it existed).
+OPTION_DEFAULTS = {"rewire": "sample"}
 
 
 def exact_fraction(value):
@@ -78,6 +82,15 @@ class Competitive:
         When no neuron of the label's class is eligible, the lowest-index neuron of the class
         that never won learns anyway, even with zero overlap (the reference rule drops the
         sample). Helps very sparse inputs.
+    rewire : {"sample", "frequent"}, default "sample"
+        Which connections the winner moves. ``"sample"`` (the reference rule): from inputs
+        inactive in the current sample to its active inputs, chosen uniformly.
+        ``"frequent"``: every neuron keeps integer activity counts (how often each input was
+        active in the samples it won, state ``"activity"`` int32 (input_size, units)) and moves
+        its least frequently active connections to the most frequently active unconnected
+        inputs (at most ``budget`` per step, only to strictly more frequent inputs; on equal
+        counts the current sample's active inputs win). The mask converges to the neuron's
+        binary centroid: the ``num_weights`` most frequent inputs of its samples.
     seed : int or None, default None
         Seed of the connection masks and of the choice of moved connections. ``None`` draws one
         at compile time; the drawn seed is stored with the model so that it stays reproducible.
@@ -104,7 +117,9 @@ class Competitive:
       a fixed, undocumented spread pattern); masks are seeded too (the reference's are not);
     - labels are all checked before anything is learned; a label ``< -1`` is an error (the
       reference learns the samples before a bad label, and treats any negative label as -1);
-    - ``recruit=True`` (off by default) learns samples the reference drops.
+    - ``recruit=True`` (off by default) learns samples the reference drops;
+    - ``rewire="frequent"`` (off by default) replaces the sample-driven rewiring by the
+      activity counters.
 
     Examples
     --------
@@ -131,6 +146,7 @@ class Competitive:
         min_plasticity=0.1,
         plasticity_decay=0.25,
         recruit=False,
+        rewire="sample",
         seed=None,
     ):
         self.num_weights = num_weights
@@ -140,6 +156,7 @@ class Competitive:
         self.min_plasticity = min_plasticity
         self.plasticity_decay = plasticity_decay
         self.recruit = recruit
+        self.rewire = rewire
         self.seed = seed
 
     def __repr__(self):
@@ -152,8 +169,10 @@ class Competitive:
 
     @classmethod
     def from_config(cls, config):
-        """Inverse of :meth:`get_config` (extra keys such as ``"rule"`` are ignored)."""
-        return cls(**{name: config[name] for name in OPTIONS})
+        """Inverse of :meth:`get_config` (extra keys such as ``"rule"`` are ignored; options
+        added later, missing from an older config, take their reference default)."""
+        return cls(**{name: config[name] if name in config else OPTION_DEFAULTS[name]
+                      for name in OPTIONS})
 
     def validate(self, input_size, units):
         """Check the options against a layer of ``input_size`` inputs and ``units`` neurons.
@@ -180,6 +199,9 @@ class Competitive:
                 raise LearningError(f"{rule}: {name} must be a number in [0, 1], got {value!r}")
         if not isinstance(self.recruit, bool | np.bool_):
             raise LearningError(f"{rule}: recruit must be True or False, got {self.recruit!r}")
+        if self.rewire not in REWIRE_MODES:
+            raise LearningError(f"{rule}: rewire must be one of {REWIRE_MODES}, got "
+                                f"{self.rewire!r}")
         if self.seed is not None and (not _is_int(self.seed) or not 0 <= self.seed < 2**63):
             raise LearningError(f"{rule}: seed must be None or an integer in [0, 2**63), got "
                                 f"{self.seed!r}")
@@ -220,7 +242,8 @@ class Competitive:
         dict of str to ndarray
             ``"weights"`` int8 (input_size, units) with ``num_weights`` ones per column at
             seeded random distinct inputs; ``"vigilance"`` int32 zeros, ``"budget"`` int32 b0,
-            ``"wins"`` int64 zeros (all (units,)); ``"rng_counter"`` int64 (1,) zero.
+            ``"wins"`` int64 zeros (all (units,)); ``"rng_counter"`` int64 (1,) zero; with
+            ``rewire="frequent"`` also ``"activity"`` int32 (input_size, units) zeros.
 
         Raises
         ------
@@ -233,6 +256,8 @@ class Competitive:
         state = {"weights": np.zeros((input_size, 0), np.int8)}
         state.update({name: np.zeros(0, dtype) for name, dtype in STATE_DTYPES.items()})
         state["rng_counter"] = np.zeros(1, np.int64)
+        if self.rewire == "frequent":
+            state["activity"] = np.zeros((input_size, 0), np.int32)
         return self._append_neurons(state, units)
 
     def add_classes(self, state, num_new):
@@ -287,6 +312,9 @@ class Competitive:
         labels = check_labels(labels, spikes.shape[0], int(self.num_classes))
         sched = self.schedule()
         masks = kernels.pack_bits(weights.T)
+        frequent = self.rewire == "frequent"
+        activity = np.ascontiguousarray(state["activity"].T) if frequent \
+            else np.zeros((0, 0), np.int32)
         potentials = kernels.fit(
             kernels.pack_bits(spikes),
             labels,
@@ -301,8 +329,12 @@ class Competitive:
             sched["min_budget"],
             sched["vigilance_cap"],
             bool(self.recruit),
+            activity,
+            weights.shape[0],
         )
         weights[...] = kernels.unpack_bits(masks, weights.shape[0]).T
+        if frequent:
+            state["activity"][...] = activity.T
         return potentials
 
     def _append_neurons(self, state, count):
@@ -318,6 +350,8 @@ class Competitive:
             "budget": np.full(count, initial_budget, np.int32),
             "wins": np.zeros(count, np.int64),
         }
+        if "activity" in state:
+            fresh["activity"] = np.zeros((input_size, count), np.int32)
         new_state = {name: np.concatenate([state[name], fresh[name]], axis=-1) for name in fresh}
         new_state["rng_counter"] = state["rng_counter"].copy()
         return new_state

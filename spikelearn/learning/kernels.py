@@ -81,6 +81,52 @@ def _set_bits(words, out):
 
 
 @njit(cache=True)
+def _ordered_by_key(indices, count, keys, state, descending):
+    """Shuffle ``indices[:count]`` with the stream, then stable-sort it by ``keys[index]``.
+
+    Returns the new stream state; ``descending`` sorts the highest keys first.
+    """
+    state = _sample_in_place(indices, count, count, state)
+    order_keys = np.empty(count, np.int64)
+    for t in range(count):
+        order_keys[t] = -keys[indices[t]] if descending else keys[indices[t]]
+    order = np.argsort(order_keys, kind="mergesort")
+    indices[:count] = indices[:count][order]
+    return state
+
+
+@njit(cache=True)
+def _frequent_pairs(x_row, mask_row, counts, input_size, budget, state, keys, removable, addable,
+                    connected_words, free_words):
+    """Add the sample to the activity counts and pick the connections to move.
+
+    Writes the connections to remove to ``removable[:s]`` and the inputs to connect to
+    ``addable[:s]`` (pairs in order) and returns ``s`` (see step 4 of :func:`fit`).
+    """
+    n_words = x_row.shape[0]
+    for k in range(input_size):
+        active = np.int64((x_row[k // 64] >> np.uint64(k % 64)) & _ONE)
+        counts[k] += np.int32(active)
+        keys[k] = 2 * np.int64(counts[k]) + active
+    last_bits = input_size - (n_words - 1) * 64
+    last_mask = _ONE << np.uint64(last_bits - 1)
+    last_mask = last_mask | (last_mask - _ONE)
+    for k in range(n_words):
+        connected_words[k] = mask_row[k]
+        free_words[k] = ~mask_row[k]
+    free_words[n_words - 1] &= last_mask
+    num_connected = _set_bits(connected_words, removable)
+    num_free = _set_bits(free_words, addable)
+    state = _ordered_by_key(removable, num_connected, keys, state, False)
+    _ordered_by_key(addable, num_free, keys, state, True)
+    pairs = 0
+    limit = min(budget, num_connected, num_free)
+    while pairs < limit and keys[addable[pairs]] > keys[removable[pairs]]:
+        pairs += 1
+    return pairs
+
+
+@njit(cache=True)
 def _overlaps(x_row, masks, out):
     """``out[j] = |x AND w[j]|`` for one packed sample ``x_row``."""
     for j in range(masks.shape[0]):
@@ -127,6 +173,8 @@ def fit(
     min_budget,
     vigilance_cap,
     recruit,
+    activity,
+    input_size,
 ):
     """Learn samples one after the other with the competitive rule (updates state in place).
 
@@ -137,9 +185,16 @@ def fit(
     3. Eligible: ``p[j] > vigilance[j]``. Winner: highest ``p``, lowest index on ties. None
        eligible: with ``recruit`` and ``y >= 0`` the lowest-index neuron of the block that never
        won (``wins == 0``) wins whatever its potential; otherwise the sample is skipped.
-    4. ``s = min(budget, |R|, |A|)`` with ``R`` the winner's connections on inactive inputs and
-       ``A`` the active inputs it is not connected to; ``s`` uniformly chosen connections of ``R``
-       move to ``s`` uniformly chosen inputs of ``A`` (removals drawn first, from one stream).
+    4. Without activity counters (``activity`` has no rows): ``s = min(budget, |R|, |A|)``
+       with ``R`` the winner's connections on inactive inputs and ``A`` the active inputs it is
+       not connected to; ``s`` uniformly chosen connections of ``R`` move to ``s`` uniformly
+       chosen inputs of ``A`` (removals drawn first, from one stream).
+       With activity counters: ``activity[winner] += x``; then the connections with the
+       lowest keys move to the unconnected inputs with the highest keys, pair by pair while the
+       added key is strictly greater and at most ``budget`` pairs, where
+       ``key = 2 * activity + x`` (frequent inputs first; on equal counts the sample's active
+       inputs win); equal keys are ordered by a uniform shuffle (connected inputs drawn first,
+       from one stream). ``s`` is the number of moved pairs.
     5. If ``s > 0``: ``vigilance = min(p, vigilance_cap)`` and ``rng_counter += 1``.
     6. Always: ``budget = max(budget - decrement, min_budget)``; ``wins += 1``.
 
@@ -163,6 +218,11 @@ def fit(
         Block size and the integer schedule of the rule.
     recruit : bool
         Recruit a fresh neuron of the class when none is eligible.
+    activity : ndarray of int32, shape (units, input_size) or (0, 0)
+        Per-neuron counts of active inputs over the samples it won (updated in place); an empty
+        array selects the sample-driven rewiring.
+    input_size : int
+        Inputs per sample (``<= words * 64``).
 
     Returns
     -------
@@ -176,6 +236,8 @@ def fit(
     addable = np.empty(n_words * 64, np.int64)
     off_words = np.empty(n_words, np.uint64)
     on_words = np.empty(n_words, np.uint64)
+    frequent = activity.shape[0] > 0
+    keys = np.empty(n_words * 64, np.int64)
     for i in range(n):
         _overlaps(x_words[i], masks, pots[i])
         y = labels[i]
@@ -199,20 +261,26 @@ def fit(
                     break
         if winner < 0:
             continue
-        num_off = 0
-        num_on = 0
-        for k in range(n_words):
-            off_words[k] = masks[winner, k] & ~x_words[i, k]
-            on_words[k] = x_words[i, k] & ~masks[winner, k]
-            num_off += np.int64(_popcount(off_words[k]))
-            num_on += np.int64(_popcount(on_words[k]))
-        swaps = min(np.int64(budget[winner]), num_off, num_on)
+        state = mix64(seed ^ mix64(np.uint64(rng_counter[0]) ^ STREAM_KEY))
+        if frequent:
+            swaps = _frequent_pairs(x_words[i], masks[winner], activity[winner], input_size,
+                                    np.int64(budget[winner]), state, keys, removable,
+                                    addable, off_words, on_words)
+        else:
+            num_off = 0
+            num_on = 0
+            for k in range(n_words):
+                off_words[k] = masks[winner, k] & ~x_words[i, k]
+                on_words[k] = x_words[i, k] & ~masks[winner, k]
+                num_off += np.int64(_popcount(off_words[k]))
+                num_on += np.int64(_popcount(on_words[k]))
+            swaps = min(np.int64(budget[winner]), num_off, num_on)
+            if swaps > 0:
+                _set_bits(off_words, removable)
+                _set_bits(on_words, addable)
+                state = _sample_in_place(removable, num_off, swaps, state)
+                _sample_in_place(addable, num_on, swaps, state)
         if swaps > 0:
-            _set_bits(off_words, removable)
-            _set_bits(on_words, addable)
-            state = mix64(seed ^ mix64(np.uint64(rng_counter[0]) ^ STREAM_KEY))
-            state = _sample_in_place(removable, num_off, swaps, state)
-            _sample_in_place(addable, num_on, swaps, state)
             for t in range(swaps):
                 r = removable[t]
                 masks[winner, r // 64] &= ~(_ONE << np.uint64(r % 64))

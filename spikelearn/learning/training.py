@@ -2,8 +2,9 @@
 
 The ``Model`` methods of the same names call these functions. The learning state lives in the
 last layer: ``variables["weights"]`` (the connection masks) plus ``"vigilance"``, ``"budget"``
-(int32), ``"wins"`` and ``"rng_counter"`` (int64), and the optimizer options (with the seed
-actually used) in ``config["learning"]``, so the model file saves and restores all of it.
+(int32), ``"wins"`` and ``"rng_counter"`` (int64), with ``rewire="frequent"`` also
+``"activity"`` (int32), and the optimizer options (with the seed actually used) in
+``config["learning"]``, so the model file saves and restores all of it.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from spikelearn.learning.competitive import (
 
 #: Key of the optimizer options in the learning layer's config.
 CONFIG_KEY = "learning"
-#: Names of the learning state variables (besides ``"weights"``).
-STATE_NAMES = (*STATE_DTYPES, "rng_counter")
+#: Names of the learning state variables (besides ``"weights"``); ``"activity"`` only exists
+#: with ``rewire="frequent"``.
+STATE_NAMES = (*STATE_DTYPES, "rng_counter", "activity")
 
 
 def learning_layer(model):
@@ -108,19 +110,22 @@ def add_classes(model, num_new):
 
 def _state(layer):
     """The learning state of ``layer`` as a dict of its (shared, not copied) arrays."""
-    return {name: layer.variables[name] for name in ("weights", *STATE_NAMES)}
+    return {name: layer.variables[name] for name in ("weights", *STATE_NAMES)
+            if name in layer.variables}
 
 
 def _store(layer, rule, state):
     """Write the state arrays and the JSON-serialisable options to ``layer``."""
     layer.set_variable("weights", state["weights"])
     for name in STATE_NAMES:
-        layer.variables[name] = state[name]
+        if name in state:
+            layer.variables[name] = state[name]
     config = rule.get_config()
     config.update(
         num_weights=int(config["num_weights"]),
         num_classes=int(config["num_classes"]),
         recruit=bool(config["recruit"]),
+        rewire=str(config["rewire"]),
         seed=int(config["seed"]),
         **{name: float(config[name]) for name in FLOAT_OPTIONS},
     )

@@ -30,17 +30,18 @@ NEW_WORDS = ("backward", "follow", "forward")
 class RecipeConfig:
     """Settings of :func:`train`; the defaults reproduce the shipped model."""
 
-    num_speakers: int = 300
-    repetitions: int = 2
+    num_speakers: int = 500
+    repetitions: int = 3
     new_word_repetitions: int = 10
     seed: int = 0
     augmented_copies: int = 1
-    float_epochs: int = 24
-    qat_epochs: int = 8
+    float_epochs: int = 30
+    qat_epochs: int = 12
     batch_size: int = 128
     learning_rate: float = 3e-3
     neurons_per_class: int = 15
     learning_competition: float = 0.1
+    rewire: str = "frequent"
     demo_speakers: int = 3
 
 
@@ -201,11 +202,12 @@ def train(out_dir: str | os.PathLike, config: RecipeConfig | None = None, *,
                               name="edge_learning"))
     engine.compile(Competitive(num_weights, num_classes,
                                learning_competition=config.learning_competition,
-                               seed=config.seed))
+                               rewire=config.rewire, seed=config.seed))
     t0 = time.perf_counter()
     engine.fit(x_train, y_train)
     timings["offline_fit_s"] = time.perf_counter() - t0
     learning_test = engine.evaluate(x_test, y_test, num_classes)
+    engine.class_names = preset
     engine.save(out / "ds_cnn_kws.slm")
 
     groups = {}
@@ -223,7 +225,7 @@ def train(out_dir: str | os.PathLike, config: RecipeConfig | None = None, *,
         "words": preset,
         "new_words": list(NEW_WORDS),
         "spikelearn_version": spikelearn.__version__,
-        "corpus": corpus.manifest,
+        "corpus": {k: v for k, v in corpus.manifest.items() if k != "speakers"},
         "train_clips": int(len(y_train)),
         "fit_samples_with_augmentation": int(len(y_fit)),
         "accuracy": {

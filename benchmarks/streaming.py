@@ -1,0 +1,139 @@
+"""Streaming keyword spotting on a long synthetic recording: accuracy and cost.
+
+Builds a long recording (:func:`spikelearn.datasets.long_recordings.make_long_recording`) from
+the test-split speakers of the synthetic corpus, streams it through
+:class:`spikelearn.streaming.Stream` on one numba thread in 0.5 s chunks, and reports the
+detection rate (hit within +-0.5 s of the keyword start), false alarms per hour, latency
+(detection time minus keyword end), the real-time factor (compute time / audio time) and
+the per-hop cost of streaming against re-running the full 1 s window every 20 ms: dense
+multiply-accumulates, synaptic operations (event-driven; the streaming figure scales each
+layer's full-window count by the fraction of rows a hop recomputes) and wall time.
+
+Run::
+
+    python benchmarks/streaming.py [--duration 600] [--seed 1] [--model PATH] [--approximate]
+
+Writes ``benchmarks/results/streaming.json`` and prints a rich table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from spikelearn import Model
+from spikelearn.datasets import make_corpus
+from spikelearn.datasets.long_recordings import make_long_recording, score_detections
+from spikelearn.streaming import HOP_SECONDS, Stream
+
+RESULTS = Path(__file__).parent / "results" / "streaming.json"
+FALLBACK = Path("/tmp/zoo/full/ds_cnn_kws.slm")
+
+
+def load_model(path):
+    """The model and its class names (zoo model, else the fallback file and its JSON)."""
+    if path is None:
+        from spikelearn import zoo
+
+        try:
+            model = zoo.load("ds_cnn_kws")
+            return model, model.class_names or zoo.info("ds_cnn_kws")["words"]
+        except FileNotFoundError:
+            path = FALLBACK
+    model = Model(path)
+    words = model.class_names or json.loads(Path(path).with_suffix(".json").read_text())["words"]
+    return model, words
+
+
+def full_window_cost(model, windows):
+    """Mean synaptic ops and wall seconds of one full-window forward pass (one sample)."""
+    ops = 0
+    x = windows
+    for layer in model.layers:
+        ops += int(layer.synaptic_ops(x).mean()) if hasattr(layer, "synaptic_ops") else 0
+        x = layer.call(np.ascontiguousarray(x))
+    start = time.perf_counter()
+    for window in windows:
+        x = window[None]
+        for layer in model.layers:
+            x = layer.call(x)
+    return ops, (time.perf_counter() - start) / len(windows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=float, default=600.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--approximate", action="store_true", help="Stream(exact=False)")
+    args = parser.parse_args()
+    numba.set_num_threads(1)
+    model, words = load_model(args.model)
+    corpus = make_corpus(300, 2, 0, progress=False)
+    keywords = [w for w in words if w != "_silence_" and w in corpus.words]
+    recording = make_long_recording(corpus, duration_s=args.duration, words=keywords,
+                                    seed=args.seed)
+    stream = Stream(model, words=words, exact=not args.approximate)
+    stream.push(recording.audio[:16000 * 2])  # compile the kernels
+    stream.reset()
+    chunk = 8000
+    detections, start = [], time.perf_counter()
+    for i in range(0, recording.audio.size, chunk):
+        detections += stream.push(recording.audio[i:i + chunk])
+    seconds = time.perf_counter() - start
+    scores = score_detections(detections, recording)
+    hops = stream.network.frames_seen - 48
+
+    from spikelearn.datasets import extract_features
+
+    rng = np.random.default_rng(0)
+    offsets = rng.integers(0, recording.audio.size - 16000, 200)
+    windows = extract_features(np.stack([recording.audio[o:o + 16000] for o in offsets]))
+    full_ops, full_seconds = full_window_cost(model, windows)
+    full_macs = sum(layer.macs() for layer in model.layers)
+    fractions = stream.network.hop_fractions()
+    stream_ops, x = 0, windows
+    for layer in model.layers:
+        fraction = fractions.get(layer.name, 1.0)
+        stream_ops += int(layer.synaptic_ops(x).mean() * fraction)
+        x = layer.call(np.ascontiguousarray(x))
+    figures = {
+        **scores,
+        "exact": not args.approximate,
+        "real_time_factor": seconds / recording.duration_s,
+        "hop_seconds_stream": seconds / hops,
+        "hop_seconds_full_window": full_seconds,
+        "hop_macs_stream": stream.network.hop_macs(),
+        "hop_macs_full_window": full_macs,
+        "hop_synaptic_ops_stream": stream_ops,
+        "hop_synaptic_ops_full_window": full_ops,
+        "macs_ratio": stream.network.hop_macs() / full_macs,
+        "synaptic_ops_ratio": stream_ops / full_ops,
+        "wall_ratio": seconds / hops / full_seconds,
+        "real_time_factor_full_window": full_seconds / HOP_SECONDS,
+        "settings": {"threshold": stream.threshold, "smoothing_hops": stream.smoothing_hops,
+                     "refractory_s": stream.refractory_s, "temperature": stream.temperature,
+                     "seed": args.seed, "threads": 1},
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(figures, indent=2))
+    table = Table(title=f"Streaming KWS, {args.duration:.0f} s recording, "
+                        f"{scores['keywords']} keywords, exact={not args.approximate}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in figures.items():
+        if key != "settings":
+            table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+    Console().print(table)
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

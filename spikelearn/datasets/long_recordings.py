@@ -1,0 +1,206 @@
+"""Long recordings for streaming keyword spotting, with ground truth and a detection metric.
+
+A recording is background noise (:mod:`spikelearn.datasets.noise`, the kind and level
+changing every ``segment_s`` seconds with short cross-fades) with keywords cut from corpus
+clips placed at random times. Each keyword is cut from its clip between 50 ms before the
+word's first sample (``clip_info["offset"]``) and 50 ms after its estimated end (the last
+10 ms frame at least 12 dB above the clip's noise floor), with 10 ms fades, and added on top
+of the background. Everything is a pure function of the seed.
+
+:func:`score_detections` reports the detection rate (a detection of the right word whose
+start estimate lies within ``tolerance_s`` of the true start), false alarms per hour (every
+other detection) and the latency (detection time minus the end of the keyword).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from spikelearn.datasets.audio import SAMPLE_RATE
+from spikelearn.datasets.noise import NOISE_KINDS, make_noise
+
+#: Padding kept around each cut keyword, and the fade at its ends (seconds).
+MARGIN_S = 0.05
+FADE_S = 0.01
+
+
+@dataclass
+class LongRecording:
+    """A long recording with the times of its keywords.
+
+    Attributes
+    ----------
+    audio : numpy.ndarray, float32, shape (t,)
+        Mono 16 kHz audio in ``[-1, 1]``.
+    words : list of str
+        Word of each keyword event.
+    starts, ends : numpy.ndarray, float64, shape (k,)
+        Start (first sample of the spoken word) and estimated end of each keyword, seconds.
+    info : dict
+        How it was made (seed, duration, speakers, ...).
+    """
+
+    audio: np.ndarray
+    words: list
+    starts: np.ndarray
+    ends: np.ndarray
+    info: dict = field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float:
+        """Length in seconds."""
+        return self.audio.size / SAMPLE_RATE
+
+
+def word_end(clip: np.ndarray, offset: int) -> int:
+    """Estimated last sample (exclusive) of the word starting at ``offset`` in ``clip``.
+
+    The clip's noise floor is the 10th percentile of its 10 ms frame energies; the word ends
+    after the last frame (from ``offset`` on) at least 12 dB above it.
+    """
+    hop = SAMPLE_RATE // 100
+    frames = clip[: clip.size // hop * hop].reshape(-1, hop).astype(np.float64)
+    energy = np.mean(np.square(frames), axis=1) + 1e-12
+    loud = np.flatnonzero(energy >= np.percentile(energy, 10) * 10 ** 1.2)
+    loud = loud[loud >= offset // hop]
+    return int((loud[-1] + 1) * hop) if loud.size else min(clip.size, offset + hop)
+
+
+def make_long_recording(corpus, *, duration_s: float = 600.0, words=None, gap_s=(1.0, 4.0),
+                        noise_dbfs=(-60.0, -40.0), segment_s: float = 10.0, split="test",
+                        seed: int = 0) -> LongRecording:
+    """Place keywords from ``corpus`` at random times over changing background noise.
+
+    Parameters
+    ----------
+    corpus : spikelearn.datasets.Corpus
+        Source clips with ``clip_info["offset"]`` (the synthetic corpus).
+    duration_s : float, default 600
+        Length of the recording.
+    words : sequence of str, optional
+        Words to place (default every corpus word except ``"_silence_"``), chosen uniformly.
+    gap_s : (float, float), default (1, 4)
+        Range of the silence between the end of one keyword cut and the next one.
+    noise_dbfs : (float, float), default (-60, -40)
+        Range of the background RMS level, drawn per segment.
+    segment_s : float, default 10
+        Seconds between background changes (kind and level).
+    split : str or None, default "test"
+        Only clips of this split (speakers never seen in training); None: all.
+    seed : int, default 0
+
+    Returns
+    -------
+    LongRecording
+
+    Raises
+    ------
+    ValueError
+        No clip of the requested words in the split, or bad arguments.
+    """
+    if duration_s <= 0 or segment_s <= 0 or gap_s[0] < 0 or gap_s[1] < gap_s[0]:
+        raise ValueError(f"bad duration_s={duration_s}, segment_s={segment_s} or gap_s={gap_s}")
+    rng = np.random.default_rng(seed)
+    words = [w for w in corpus.words if w != "_silence_"] if words is None else list(words)
+    wanted = np.isin(np.asarray(corpus.words)[corpus.labels], words)
+    if split is not None:
+        wanted &= corpus.split == split
+    candidates = np.flatnonzero(wanted & (corpus.clip_info["offset"] >= 0))
+    if candidates.size == 0:
+        raise ValueError(f"no clip of the words {words} in split {split!r}")
+    length = int(round(duration_s * SAMPLE_RATE))
+    audio = _background(rng, length, segment_s, noise_dbfs)
+    margin, fade = int(MARGIN_S * SAMPLE_RATE), int(FADE_S * SAMPLE_RATE)
+    ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
+    placed_words, starts, ends, clips = [], [], [], []
+    position = int(rng.uniform(*gap_s) * SAMPLE_RATE)
+    while True:
+        index = int(rng.choice(candidates))
+        clip, offset = corpus.audio[index], int(corpus.clip_info["offset"][index])
+        end = word_end(clip, offset)
+        begin, stop = max(0, offset - margin), min(clip.size, end + margin)
+        if position + stop - begin > length:
+            break
+        cut = clip[begin:stop].copy()
+        cut[:fade] *= ramp[: cut.size]
+        cut[-fade:] *= ramp[::-1][-cut.size:]
+        audio[position:position + cut.size] += cut
+        placed_words.append(corpus.words[corpus.labels[index]])
+        starts.append((position + offset - begin) / SAMPLE_RATE)
+        ends.append((position + end - begin) / SAMPLE_RATE)
+        clips.append(index)
+        position += cut.size + int(rng.uniform(*gap_s) * SAMPLE_RATE)
+    info = {"seed": seed, "duration_s": duration_s, "gap_s": list(gap_s),
+            "noise_dbfs": list(noise_dbfs), "segment_s": segment_s, "split": split,
+            "clips": clips}
+    return LongRecording(np.clip(audio, -1.0, 1.0), placed_words, np.asarray(starts, float),
+                         np.asarray(ends, float), info)
+
+
+def _background(rng, length, segment_s, noise_dbfs):
+    """Noise whose kind and level change every segment, with 50 ms cross-fades."""
+    segment = int(segment_s * SAMPLE_RATE)
+    fade = min(int(0.05 * SAMPLE_RATE), segment)
+    count = -(-length // segment)
+    out = np.zeros(count * segment + fade, np.float32)
+    window = np.ones(segment + fade, np.float32)
+    window[:fade] = np.linspace(0.0, 1.0, fade)
+    window[-fade:] = np.linspace(1.0, 0.0, fade)
+    for k in range(count):
+        kind = NOISE_KINDS[rng.integers(len(NOISE_KINDS))]
+        level = 10.0 ** (rng.uniform(*noise_dbfs) / 20.0)
+        noise = make_noise(kind, rng, 1, segment + fade)[0] * np.float32(level)
+        out[k * segment:(k + 1) * segment + fade] += noise * window
+    return out[:length]
+
+
+def score_detections(detections, recording: LongRecording, *, tolerance_s: float = 0.5) -> dict:
+    """Detection rate, false alarms per hour and latency of detections on a recording.
+
+    Each keyword is matched to at most one detection of the same word whose ``time_s`` lies
+    within ``tolerance_s`` of its start (closest first); every unmatched detection is a false
+    alarm.
+
+    Parameters
+    ----------
+    detections : sequence
+        Objects with ``word``, ``time_s`` (estimated start) and ``detected_s`` (time of the
+        detection), e.g. :class:`spikelearn.streaming.Detection`.
+    recording : LongRecording
+    tolerance_s : float, default 0.5
+
+    Returns
+    -------
+    dict
+        ``keywords``, ``hits``, ``misses``, ``false_alarms``, ``detection_rate``,
+        ``false_alarms_per_hour``, ``latency_s`` (median over hits of detection time minus
+        keyword end; NaN without hits), ``latency_max_s``, ``duration_s``.
+    """
+    pairs = []
+    for d, det in enumerate(detections):
+        for k, (word, start) in enumerate(zip(recording.words, recording.starts, strict=True)):
+            error = abs(det.time_s - start)
+            if det.word == word and error <= tolerance_s:
+                pairs.append((error, d, k))
+    matched_d, matched_k, latencies = set(), set(), []
+    for _, d, k in sorted(pairs):
+        if d not in matched_d and k not in matched_k:
+            matched_d.add(d)
+            matched_k.add(k)
+            latencies.append(detections[d].detected_s - recording.ends[k])
+    keywords, hits = len(recording.words), len(matched_k)
+    false_alarms = len(detections) - len(matched_d)
+    hours = recording.duration_s / 3600.0
+    return {
+        "keywords": keywords,
+        "hits": hits,
+        "misses": keywords - hits,
+        "false_alarms": false_alarms,
+        "detection_rate": hits / keywords if keywords else float("nan"),
+        "false_alarms_per_hour": false_alarms / hours,
+        "latency_s": float(np.median(latencies)) if latencies else float("nan"),
+        "latency_max_s": float(np.max(latencies)) if latencies else float("nan"),
+        "duration_s": recording.duration_s,
+    }

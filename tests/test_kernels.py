@@ -1,0 +1,100 @@
+"""The fused whole-model kernel: bit-exact against the layer-by-layer numpy reference."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spikelearn import Conv2D, FullyConnected, InputConv2D, InputData, Model, SeparableConv2D
+from spikelearn.layers.reference import reference_call
+from spikelearn.model import _fused_plan
+
+
+def randomize(model, rng):
+    for layer in model.layers:
+        for name, spec in layer.variable_specs().items():
+            if name in ("weights", "depthwise", "pointwise"):
+                layer.set_variable(name, rng.integers(spec.low, spec.high + 1, spec.shape))
+            elif name == "bias":
+                layer.set_variable(name, rng.integers(-40, 41, spec.shape))
+            elif name == "thresholds":
+                layer.set_variable(name, np.sort(rng.integers(-20, 150, spec.shape), axis=1))
+    return model
+
+
+@st.composite
+def model_cases(draw):
+    """A random model the fused kernel accepts, its input and a layer to stop at."""
+    h, w, cin = draw(st.integers(1, 8)), draw(st.integers(1, 8)), draw(st.integers(1, 3))
+    bits = draw(st.sampled_from([1, 4, 8]))
+    if draw(st.booleans()):
+        layers = [InputData((h, w, cin), input_bits=bits)]
+    else:
+        layers = [InputConv2D((h, w, cin), draw(st.integers(1, 6)), draw(st.integers(1, 4)),
+                              strides=draw(st.integers(1, 2)), input_bits=bits,
+                              weight_bits=draw(st.sampled_from([1, 2, 4, 8])),
+                              activation_bits=draw(st.sampled_from([1, 2, 4])))]
+    for _ in range(draw(st.integers(0, 3))):
+        kind = draw(st.sampled_from([Conv2D, SeparableConv2D]))
+        layers.append(kind(draw(st.integers(1, 6)), draw(st.integers(1, 3)),
+                           strides=draw(st.integers(1, 2)),
+                           padding=draw(st.sampled_from(["same", "valid"])),
+                           weight_bits=draw(st.sampled_from([1, 2, 4])),
+                           activation_bits=draw(st.sampled_from([1, 2, 4])),
+                           pool=draw(st.sampled_from(["none", "none", "global_avg"]))))
+    if draw(st.booleans()):  # the learning layer's format: 1-bit masks on 1-bit spikes
+        layers[-1].config["activation_bits"] = 1 if layers[-1].activation_bits else bits
+        layers.append(FullyConnected(draw(st.integers(1, 8)), weight_bits=1))
+    else:
+        layers.append(FullyConnected(draw(st.integers(1, 8)), weight_bits=4,
+                                     activation_bits=draw(st.sampled_from([None, 2]))))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    try:
+        model = Model(layers)
+    except ValueError:  # a 'valid' window larger than its input
+        return None
+    x = rng.integers(0, 2**model.input_bits, (draw(st.integers(1, 9)), h, w, cin))
+    return randomize(model, rng), x.astype(np.uint8), draw(st.integers(-len(layers), -1))
+
+
+@settings(max_examples=40, deadline=None)
+@given(model_cases())
+def test_fused_forward_matches_the_chained_reference(case):
+    if case is None:
+        return
+    model, x, until = case
+    stop = until % len(model)
+    assert _fused_plan(model.layers[:stop + 1], model.input_bits) is not None
+    expected = x
+    for layer in model.layers[:stop + 1]:
+        expected = reference_call(layer, expected)
+    out = model.forward(x, until=until, batch_size=4)
+    assert out.dtype == expected.dtype
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_observing_runs_layer_by_layer_with_the_same_result():
+    model = randomize(Model([InputConv2D((9, 6, 1), 8, 3, strides=2), SeparableConv2D(8),
+                             SeparableConv2D(5, activation_bits=1, pool="global_avg"),
+                             FullyConnected(4)]), np.random.default_rng(0))
+    x = np.random.default_rng(1).integers(0, 256, (21, 9, 6, 1)).astype(np.uint8)
+    seen = []
+    out = model._run(x, observe=lambda index, inputs, outputs: seen.append(index))
+    assert seen == [0, 1, 2, 3]
+    np.testing.assert_array_equal(out, model.forward(x))
+    assert model.statistics(x)["layers"]["fully_connected_3"]["input_sparsity"] >= 0
+
+
+def test_models_float32_cannot_hold_exactly_fall_back_to_integer_kernels():
+    wide = Model([InputData((4, 4, 64), input_bits=8),
+                  Conv2D(4, 3, weight_bits=8, activation_bits=8), Conv2D(2, 3, weight_bits=8)])
+    wide.get_layer(1).set_variable("weights", np.full((3, 3, 64, 4), 127))
+    wide.get_layer(1).set_variable("thresholds", np.tile(np.arange(255) * 2**14, (4, 1)))
+    wide.get_layer(2).set_variable("weights", np.full((3, 3, 4, 2), 127))
+    assert _fused_plan(wide.layers, 8) is None  # 255 * 127 * 576 > 2**24
+    x = np.full((2, 4, 4, 64), 255, np.uint8)
+    expected = reference_call(wide.get_layer(2), reference_call(wide.get_layer(1), x))
+    np.testing.assert_array_equal(wide.forward(x), expected)
+    pooled = Model([InputConv2D((6, 6, 1), 3, 3, pool="max"), FullyConnected(2)])
+    assert _fused_plan(pooled.layers, 8) is None

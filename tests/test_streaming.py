@@ -1,0 +1,223 @@
+"""Tests of spikelearn.streaming and spikelearn.datasets.long_recordings."""
+
+import numpy as np
+import pytest
+
+from spikelearn import Model
+from spikelearn.datasets import Corpus, extract_features, save_wav
+from spikelearn.datasets.long_recordings import (
+    LongRecording,
+    make_long_recording,
+    score_detections,
+    word_end,
+)
+from spikelearn.errors import DataError
+from spikelearn.layers import Conv2D, FullyConnected, InputConv2D, SeparableConv2D
+from spikelearn.layers.reference import activate
+from spikelearn.streaming import (
+    Detection,
+    FrameExtractor,
+    Stream,
+    StreamingNetwork,
+    listen_file,
+)
+
+CLASSES, NEURONS = 3, 2
+
+
+def _random_model(seed=0, frames=49, global_avg=True):
+    """InputConv2D stride 2 + two SeparableConv2D (+ global sum) + FullyConnected."""
+    rng = np.random.default_rng(seed)
+    last = dict(pool="global_avg", activation_bits=1) if global_avg else dict(
+        pool="none", activation_bits=None)
+    model = Model([
+        InputConv2D((frames, 10, 1), 6, (5, 5), strides=(2, 2), weight_bits=8),
+        SeparableConv2D(5, 3),
+        SeparableConv2D(4, 3, **last),
+    ])
+    for layer in model.layers:
+        for name, value in layer.variables.items():
+            if name in ("weights", "depthwise", "pointwise"):
+                high = 127 if value.dtype == np.int8 and layer.is_input_layer else 7
+                layer.set_variable(name, rng.integers(-high, high + 1, value.shape))
+        if layer.activation_bits is not None:
+            levels = layer.variables["thresholds"].shape[1]
+            scale = 2000 if layer.is_input_layer else 60
+            start = rng.integers(-scale, scale, (layer.output_shape[2], 1))
+            layer.set_variable("thresholds", start + scale // 4 * np.arange(levels))
+    if global_avg:
+        model.add(FullyConnected(CLASSES * NEURONS, weight_bits=1))
+        model.layers[-1].set_variable("weights", rng.integers(0, 2, (4, CLASSES * NEURONS)))
+    return model
+
+
+def _full_forward(model, windows):
+    x = windows
+    for layer in model.layers:
+        x = layer.call(np.ascontiguousarray(x))
+    return x
+
+
+def test_frames_equal_batch_features():
+    rng = np.random.default_rng(1)
+    audio = (rng.standard_normal(16000 + 320 * 30 + 100) * 0.1).astype(np.float32)
+    extractor = FrameExtractor()
+    frames = np.concatenate([extractor.push(audio[i:i + 301]) for i in range(0, audio.size, 301)])
+    assert extractor.frames_emitted == frames.shape[0] == (audio.size - 480) // 320 + 1
+    windows = np.stack([audio[320 * s:320 * s + 16000] for s in range(frames.shape[0] - 48)])
+    expected = extract_features(windows)
+    streamed = np.stack([frames[s:s + 49] for s in range(frames.shape[0] - 48)])[..., None]
+    np.testing.assert_array_equal(streamed, expected)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_exact_network_equals_full_window(seed):
+    model = _random_model(seed)
+    frames = np.random.default_rng(seed + 10).integers(0, 256, (49 + 12, 10), np.uint8)
+    network = StreamingNetwork(model, exact=True)
+    outputs = np.concatenate([network.push(frames[:30]), network.push(frames[30:])])
+    windows = np.stack([frames[s:s + 49] for s in range(13)])[..., None]
+    expected = _full_forward(model, windows)
+    assert outputs.dtype == np.int32 and outputs.shape == expected.shape
+    np.testing.assert_array_equal(outputs, expected)
+    assert network.hop_macs() < sum(layer.macs() for layer in model.layers)
+
+
+def test_approximate_network_equals_extended_context():
+    """exact=False: the model on all frames since the phase's first window, with the global
+    sum over the last window's rows."""
+    model = _random_model(3)
+    frames = np.random.default_rng(4).integers(0, 256, (49 + 9, 10), np.uint8)
+    outputs = StreamingNetwork(model, exact=False).push(frames)
+    assert len(outputs) == 10
+    for hop, output in enumerate(outputs):
+        start = hop % 2  # first window of this phase starts at frame 0 or 1
+        extended = frames[start:hop + 49][None, ..., None]
+        context = _random_model(3, frames=extended.shape[1], global_avg=False)
+        for source, target in zip(model.layers, context.layers, strict=False):
+            for name, value in source.variables.items():
+                if name in target.variables:
+                    target.set_variable(name, value)
+        potentials = _full_forward(context, extended)[0, -25:].sum(axis=(0, 1)).astype(np.int64)
+        spikes = activate(potentials, model.layers[2].variables["thresholds"])
+        expected = model.layers[-1].call(spikes.reshape(1, 1, 1, -1))
+        np.testing.assert_array_equal(output, expected[0])
+
+
+def test_unsupported_models_raise():
+    with pytest.raises(ValueError, match="pool"):
+        StreamingNetwork(Model([InputConv2D((49, 10, 1), 2, 3, pool="max")]))
+    with pytest.raises(ValueError, match="time stride 1"):
+        StreamingNetwork(Model([InputConv2D((49, 10, 1), 2, 3), Conv2D(2, 3, strides=2)]))
+
+
+def _stream(**options):
+    return Stream(_random_model(), words=["yes", "no", "_silence_"], **options)
+
+
+def test_smoothing_threshold_and_refractory():
+    stream = _stream(smoothing=0.04, threshold=0.7, refractory_s=0.1, start_lag_s=0.5)
+    low, yes, silence = [0.2, 0.3, 0.5], [0.9, 0.05, 0.05], [0.0, 0.0, 1.0]
+    rows = np.array([low, yes, yes, yes, yes, yes, yes, yes, silence, silence])
+    detections = stream.detect(rows, first_frame=48)
+    # hop 1: mean(low, yes) = 0.55 < 0.7; hop 2: 0.9 -> detect at (320*50 + 480) / 16000
+    first = (320 * 50 + 480) / 16000
+    assert [d.word for d in detections] == ["yes", "yes"]
+    assert detections[0].detected_s == pytest.approx(first)
+    assert detections[0].time_s == pytest.approx(first - 0.5)
+    assert detections[0].score == pytest.approx(0.9)
+    assert detections[1].detected_s == pytest.approx(first + 0.1)  # 5 hops later
+    assert detections[0].to_dict()["class_index"] == 0
+
+
+def test_ignored_class_is_never_reported():
+    stream = _stream(smoothing=0.02, threshold=0.5)
+    assert stream.detect(np.tile([0.0, 0.0, 1.0], (20, 1)), first_frame=48) == []
+
+
+def test_push_and_reset():
+    stream = _stream(threshold=0.01, refractory_s=0.0)
+    audio = np.random.default_rng(0).uniform(-0.5, 0.5, 16000 + 320 * 4).astype(np.float32)
+    detections = stream.push(audio)
+    assert len(detections) == 5 and all(isinstance(d, Detection) for d in detections)
+    assert stream.push(np.zeros(100, np.float32)) == []
+    stream.reset()
+    assert stream.network.frames_seen == 0 and stream.push(audio[:8000]) == []
+
+
+@pytest.mark.parametrize("samples, match", [
+    (np.zeros(10, np.int16), "dtype"),
+    (np.zeros((10, 2), np.float32), "1-D"),
+    (np.array([0.0, np.nan], np.float32), "NaN"),
+])
+def test_bad_samples(samples, match):
+    with pytest.raises(DataError, match=match):
+        _stream().push(samples)
+
+
+def test_bad_options():
+    with pytest.raises(DataError, match="16000"):
+        _stream(sample_rate=8000)
+    with pytest.raises(ValueError, match="threshold"):
+        _stream(threshold=0.0)
+    with pytest.raises(ValueError, match="divide"):
+        Stream(_random_model(), words=["a", "b", "c", "d"])
+
+
+def test_listen_file(tmp_path):
+    path = tmp_path / "a.wav"
+    save_wav(path, np.random.default_rng(0).uniform(-0.5, 0.5, 20000).astype(np.float32))
+    detections = listen_file(_random_model(), path, threshold=0.01, refractory_s=0.0,
+                             words=["yes", "no", "_silence_"])
+    assert len(detections) == (20000 - 480) // 320 + 1 - 48
+    save_wav(tmp_path / "b.wav", np.zeros(20000, np.float32), sample_rate=8000)
+    with pytest.raises(DataError, match="16000"):
+        listen_file(_random_model(), tmp_path / "b.wav")
+
+
+def _corpus():
+    rng = np.random.default_rng(0)
+    audio = (rng.standard_normal((6, 16000)) * 0.001).astype(np.float32)
+    offsets = np.array([2000, 4000, 1000, 3000, -1, 5000])
+    for clip, offset in zip(audio, offsets, strict=True):
+        if offset >= 0:
+            clip[offset:offset + 4800] += 0.3 * np.sin(np.arange(4800) * 0.2)
+    return Corpus(audio=audio, labels=np.array([0, 1, 0, 1, 2, 0]),
+                  words=["yes", "no", "_silence_"], speakers=np.arange(6),
+                  split=np.array(["test"] * 5 + ["train"]), clip_info={"offset": offsets})
+
+
+def test_word_end():
+    corpus = _corpus()
+    assert abs(word_end(corpus.audio[0], 2000) - 6800) <= 160
+
+
+def test_make_long_recording():
+    recording = make_long_recording(_corpus(), duration_s=20.0, seed=3)
+    again = make_long_recording(_corpus(), duration_s=20.0, seed=3)
+    np.testing.assert_array_equal(recording.audio, again.audio)
+    assert recording.audio.shape == (320000,) and recording.audio.dtype == np.float32
+    assert len(recording.words) >= 3 and set(recording.words) <= {"yes", "no"}
+    assert np.all(np.diff(recording.starts) > 0) and np.all(recording.ends > recording.starts)
+    assert 5 not in recording.info["clips"]  # train split
+    first = int(recording.starts[0] * 16000)
+    assert np.abs(recording.audio[first:first + 1000]).max() > 0.2
+    with pytest.raises(ValueError, match="no clip"):
+        make_long_recording(_corpus(), words=["cat"])
+
+
+def test_score_detections():
+    recording = LongRecording(np.zeros(16000 * 36, np.float32), ["yes", "no", "yes"],
+                              np.array([1.0, 5.0, 9.0]), np.array([1.5, 5.5, 9.5]))
+    detections = [
+        Detection(0, "yes", 1.3, 0.9, 1.8),   # second detection of the same keyword: FA
+        Detection(0, "yes", 1.2, 0.9, 1.9),   # closest: hit, latency 1.9 - 1.5
+        Detection(1, "no", 5.7, 0.9, 6.0),    # too far from the start: FA, miss
+        Detection(1, "no", 9.0, 0.9, 9.6),    # wrong word: FA; the third keyword is missed
+    ]
+    result = score_detections(detections, recording)
+    assert result["hits"] == 1 and result["misses"] == 2 and result["false_alarms"] == 3
+    assert result["detection_rate"] == pytest.approx(1 / 3)
+    assert result["false_alarms_per_hour"] == pytest.approx(3 / 0.01)
+    assert result["latency_s"] == pytest.approx(0.4)
+    assert np.isnan(score_detections([], recording)["latency_s"])

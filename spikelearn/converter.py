@@ -272,10 +272,13 @@ def _numpy(tensor) -> np.ndarray:
 def _integer_weights(stage: _Stage) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Engine integer weights (int64, output channels last) and the per-channel scale."""
     layer = stage.layer
+    # The value of one input level, as the Keras layer applies it (float32 product).
+    input_scale = np.float32(getattr(layer, "input_scale", 1.0))
     if stage.kind in ("conv", "dense"):
         levels, scale = layer.kernel_quantizer.levels_and_scale(layer.kernel)
         levels = np.rint(_numpy(levels)).astype(np.int64)
-        scale = np.broadcast_to(_numpy(scale), (1,) * (levels.ndim - 1) + levels.shape[-1:])
+        scale = np.broadcast_to(_numpy(scale) * input_scale,
+                                (1,) * (levels.ndim - 1) + levels.shape[-1:])
         return {"weights": levels}, scale.ravel()
     if stage.kind == "depthwise":
         levels, scale = layer.depthwise_quantizer.levels_and_scale(layer.kernel, (2, 3))
@@ -285,13 +288,15 @@ def _integer_weights(stage: _Stage) -> tuple[dict[str, np.ndarray], np.ndarray]:
         for channel in range(cin):
             weights[:, :, channel, channel * multiplier:(channel + 1) * multiplier] = (
                 levels[:, :, channel, :])
-        scale = np.broadcast_to(_numpy(scale), (1, 1, cin, multiplier)).ravel()
+        scale = np.broadcast_to(_numpy(scale) * input_scale, (1, 1, cin, multiplier)).ravel()
         return {"weights": weights}, scale
     d_levels, d_scale = layer.depthwise_quantizer.levels_and_scale(layer.depthwise_kernel)
     p_levels, p_scale = layer.pointwise_quantizer.levels_and_scale(layer.pointwise_kernel)
     depthwise = np.rint(_numpy(d_levels)).astype(np.int64)[:, :, :, 0]
     pointwise = np.rint(_numpy(p_levels)).astype(np.int64)[0, 0]
-    scale = np.float64(_numpy(d_scale)) * np.broadcast_to(_numpy(p_scale), (1, 1, 1, layer.filters))
+    # As the Keras layer computes it: (d_scale * p_scale) * input_scale, in float32.
+    scale = np.broadcast_to(_numpy(d_scale) * _numpy(p_scale), (1, 1, 1, layer.filters))
+    scale = np.float64(scale * input_scale)
     return {"depthwise": depthwise, "pointwise": pointwise}, scale.ravel()
 
 

@@ -179,6 +179,23 @@ def test_quantize_structure_and_calibration(float_model, data):
     assert activations[0].step_value != pytest.approx(6 / 15)
 
 
+def test_input_and_activation_scales_stay_out_of_the_kernels(float_model, data):
+    """The kernels keep the float model's magnitude (so QAT steps are well scaled); the value
+    of one input level is the layer's ``input_scale``."""
+    quantized = quantize(float_model, calibration_data=data)
+    float_weights = [layer for layer in float_model.layers if layer.get_weights()]
+    first, separable = quantized.layers[1], quantized.layers[4]
+    np.testing.assert_array_equal(first.kernel.numpy(), float_weights[0].kernel.numpy())
+    assert first.input_scale == pytest.approx(1 / 255)
+    step = quantized.layers[3].step_value
+    assert separable.input_scale == pytest.approx(step)
+    np.testing.assert_array_equal(separable.depthwise_kernel.numpy(),
+                                  float_weights[2].depthwise_kernel.numpy())
+    assert type(first).from_config(first.get_config()).input_scale == first.input_scale
+    with pytest.raises(ValueError, match="input_scale must be > 0"):
+        QuantizedConv2D(2, 3, input_scale=0.0)
+
+
 def test_quantize_fine_bits_tracks_float_model(float_model, data):
     """With 8-bit weights and 4-bit activations the quantized model follows the float one."""
     quantized = quantize(float_model, 8, 8, 4, 4, calibration_data=data)

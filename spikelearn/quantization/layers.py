@@ -28,11 +28,18 @@ from spikelearn.quantization.quantizers import (
 class _QuantizedWeights:
     """Mixin: bias handling and config of the quantized weight layers."""
 
-    def _init_quantization(self, quantize_bias: bool) -> None:
+    def _init_quantization(self, quantize_bias: bool, input_scale: float) -> None:
         self.quantize_bias = bool(quantize_bias)
+        self.input_scale = float(input_scale)
+        if not self.input_scale > 0:
+            raise ValueError(f"layer {self.name!r}: input_scale must be > 0, got {input_scale!r}")
 
     def _add_bias(self, outputs, scale):
-        """``outputs * scale + bias`` or, with ``quantize_bias``, ``(outputs + b_int) * scale``."""
+        """``outputs * scale + bias`` or, with ``quantize_bias``, ``(outputs + b_int) * scale``.
+
+        ``scale`` is the weight scale times :attr:`input_scale` (the value of one input level).
+        """
+        scale = scale * self.input_scale
         if not self.use_bias:
             return outputs * scale
         scale_vector = ops.reshape(scale, (-1,))
@@ -46,6 +53,7 @@ class _QuantizedWeights:
             for name, quantizer in quantizers.items()
         }
         config["quantize_bias"] = self.quantize_bias
+        config["input_scale"] = self.input_scale
         return config
 
 
@@ -62,12 +70,17 @@ class QuantizedConv2D(_QuantizedWeights, keras.layers.Conv2D):
     quantize_bias : bool
         Round the bias onto the integer potential grid (needs a per-tensor kernel quantizer
         for exact class outputs).
+    input_scale : float
+        Value of one input level (an input ``Rescaling`` scale or the previous activation's
+        step). It multiplies the output scale instead of the kernel, so the kernel keeps the
+        float model's magnitude and optimizers take sensible steps during QAT.
     """
 
-    def __init__(self, *args, kernel_quantizer=None, quantize_bias=False, **kwargs):
+    def __init__(self, *args, kernel_quantizer=None, quantize_bias=False, input_scale=1.0,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.kernel_quantizer = get_weight_quantizer(kernel_quantizer) or WeightQuantizer(4, True)
-        self._init_quantization(quantize_bias)
+        self._init_quantization(quantize_bias, input_scale)
 
     def call(self, inputs):
         levels, scale = self.kernel_quantizer.levels_and_scale(self.kernel)
@@ -83,16 +96,18 @@ class QuantizedConv2D(_QuantizedWeights, keras.layers.Conv2D):
 class QuantizedDepthwiseConv2D(_QuantizedWeights, keras.layers.DepthwiseConv2D):
     """:class:`keras.layers.DepthwiseConv2D` with quantized weights.
 
-    ``depthwise_quantizer`` (default 4 bits per channel) and ``quantize_bias`` are as
-    ``kernel_quantizer`` and ``quantize_bias`` of :class:`QuantizedConv2D`.
+    ``depthwise_quantizer`` (default 4 bits per channel), ``quantize_bias`` and ``input_scale``
+    are as ``kernel_quantizer``, ``quantize_bias`` and ``input_scale`` of
+    :class:`QuantizedConv2D`.
     """
 
-    def __init__(self, *args, depthwise_quantizer=None, quantize_bias=False, **kwargs):
+    def __init__(self, *args, depthwise_quantizer=None, quantize_bias=False, input_scale=1.0,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.depthwise_quantizer = (
             get_weight_quantizer(depthwise_quantizer) or WeightQuantizer(4, True)
         )
-        self._init_quantization(quantize_bias)
+        self._init_quantization(quantize_bias, input_scale)
 
     def call(self, inputs):
         levels, scale = self.depthwise_quantizer.levels_and_scale(self.kernel, (2, 3))
@@ -121,7 +136,7 @@ class QuantizedSeparableConv2D(_QuantizedWeights, keras.layers.SeparableConv2D):
         Per-tensor quantizer of the depthwise kernel (default 4 bits).
     pointwise_quantizer : WeightQuantizer, dict or int, optional
         Quantizer of the pointwise kernel (default 4 bits per channel).
-    quantize_bias : bool
+    quantize_bias, input_scale :
         As for :class:`QuantizedConv2D`.
 
     Raises
@@ -132,7 +147,7 @@ class QuantizedSeparableConv2D(_QuantizedWeights, keras.layers.SeparableConv2D):
 
     def __init__(
         self, *args, depthwise_quantizer=None, pointwise_quantizer=None, quantize_bias=False,
-        **kwargs,
+        input_scale=1.0, **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.depthwise_quantizer = get_weight_quantizer(depthwise_quantizer) or WeightQuantizer(4)
@@ -144,7 +159,7 @@ class QuantizedSeparableConv2D(_QuantizedWeights, keras.layers.SeparableConv2D):
         self.pointwise_quantizer = (
             get_weight_quantizer(pointwise_quantizer) or WeightQuantizer(4, True)
         )
-        self._init_quantization(quantize_bias)
+        self._init_quantization(quantize_bias, input_scale)
 
     def call(self, inputs):
         d_levels, d_scale = self.depthwise_quantizer.levels_and_scale(self.depthwise_kernel)
@@ -166,13 +181,15 @@ class QuantizedSeparableConv2D(_QuantizedWeights, keras.layers.SeparableConv2D):
 class QuantizedDense(_QuantizedWeights, keras.layers.Dense):
     """:class:`keras.layers.Dense` with quantized weights.
 
-    ``kernel_quantizer`` and ``quantize_bias`` are as for :class:`QuantizedConv2D`.
+    ``kernel_quantizer``, ``quantize_bias`` and ``input_scale`` are as for
+    :class:`QuantizedConv2D`.
     """
 
-    def __init__(self, *args, kernel_quantizer=None, quantize_bias=False, **kwargs):
+    def __init__(self, *args, kernel_quantizer=None, quantize_bias=False, input_scale=1.0,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.kernel_quantizer = get_weight_quantizer(kernel_quantizer) or WeightQuantizer(4, True)
-        self._init_quantization(quantize_bias)
+        self._init_quantization(quantize_bias, input_scale)
 
     def call(self, inputs, training=None):
         levels, scale = self.kernel_quantizer.levels_and_scale(self.kernel)

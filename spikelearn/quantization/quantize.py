@@ -288,11 +288,10 @@ def quantize(
         if kind == "weight":
             last = index == last_weight and last_is_linear
             bits = input_weight_bits if index == weight_indices[0] else weight_bits
-            quantized = _quantized_twin(layer, bits, per_channel=not last, quantize_bias=last)
-            weights = layer.get_weights()
-            weights[0] = weights[0] * pending_scale
+            quantized = _quantized_twin(layer, bits, per_channel=not last, quantize_bias=last,
+                                        input_scale=pending_scale)
             x = quantized(x)
-            assignments.append((quantized, weights))
+            assignments.append((quantized, layer.get_weights()))
             pending_scale, after_activation = 1.0, False
         elif kind == "relu":
             bits = last_activation_bits if index == last_activation else activation_bits
@@ -327,9 +326,11 @@ def quantize(
     return model
 
 
-def _quantized_twin(layer, bits: int, *, per_channel: bool, quantize_bias: bool):
+def _quantized_twin(layer, bits: int, *, per_channel: bool, quantize_bias: bool,
+                    input_scale: float):
     kind = type(layer).__name__
-    config = {**layer.get_config(), "activation": "linear", "quantize_bias": quantize_bias}
+    config = {**layer.get_config(), "activation": "linear", "quantize_bias": quantize_bias,
+              "input_scale": input_scale}
     if kind in ("Conv2D", "Dense"):
         config["kernel_quantizer"] = WeightQuantizer(bits, per_channel)
     elif kind == "DepthwiseConv2D":

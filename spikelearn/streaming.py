@@ -36,6 +36,7 @@ from spikelearn.datasets.audio import SAMPLE_RATE
 from spikelearn.errors import DataError
 from spikelearn.layers import Conv2D, FullyConnected, InputData, SeparableConv2D
 from spikelearn.layers.base import SpatialLayer
+from spikelearn.layers.kernels import activate, depthwise_sums
 
 #: Samples per hop (20 ms): one new MFCC frame.
 HOP_SAMPLES = features.FRAME_STEP
@@ -124,15 +125,6 @@ def check_samples(samples, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 # -- row kernels ----------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, inline="always")
-def _activate(acc, thresholds_t, out):
-    """``out[o] = #{k : acc[o] >= thresholds_t[k, o]}``."""
-    out[:] = 0
-    for k in range(thresholds_t.shape[0]):
-        for o in range(acc.shape[0]):
-            out[o] += acc[o] >= thresholds_t[k, o]
-
-
 @numba.njit(cache=True)
 def _conv_rows(x, weights, bias, thresholds_t, geometry, rows, out):
     """Levels of output rows ``rows`` of a convolution of one window ``x`` (hin, win, cin)
@@ -155,35 +147,25 @@ def _conv_rows(x, weights, bias, thresholds_t, geometry, rows, out):
                                 if v != 0:
                                     for o in range(cout):
                                         acc[o] += v * weights[ky, kx, c, o]
-            _activate(acc, thresholds_t, out[y, ox])
+            activate(acc, thresholds_t, out[y, ox])
 
 
 @numba.njit(cache=True)
 def _separable_rows(x, depthwise, pointwise, bias, thresholds_t, geometry, rows, out):
     """As :func:`_conv_rows` for a depthwise-separable convolution (int32 weights)."""
-    in_h, in_w, cin = x.shape
-    kh, kw, _ = depthwise.shape
-    cout = pointwise.shape[1]
-    sh, sw, pt, pl = geometry[0], geometry[1], geometry[2], geometry[3]
+    cin, cout = pointwise.shape
     acc = np.empty(cout, np.int32)
     depth = np.empty(cin, np.int32)
     for y in rows:
         for ox in range(out.shape[1]):
             depth[:] = 0
-            for ky in range(kh):
-                iy = y * sh - pt + ky
-                if 0 <= iy < in_h:
-                    for kx in range(kw):
-                        ix = ox * sw - pl + kx
-                        if 0 <= ix < in_w:
-                            for c in range(cin):
-                                depth[c] += np.int32(x[iy, ix, c]) * depthwise[ky, kx, c]
+            depthwise_sums(x, depthwise, y, ox, geometry, depth)
             acc[:] = bias
             for c in range(cin):
                 d = depth[c]
                 for o in range(cout):
                     acc[o] += d * pointwise[c, o]
-            _activate(acc, thresholds_t, out[y, ox])
+            activate(acc, thresholds_t, out[y, ox])
 
 
 @numba.njit(cache=True)

@@ -307,11 +307,13 @@ class SpatialLayer(Layer):
     Pooling (``pool``): ``'none'``; ``'max'`` over the activation levels after the activation
     (``pool_size``, ``pool_stride`` defaulting to ``pool_size``, ``pool_padding`` with TF
     semantics, padded positions never win); ``'global_avg'``: the potentials are summed over
-    all spatial positions before the activation, output ``(1, 1, filters)``.
+    all spatial positions before the activation, output ``(1, 1, filters)``. The parameters
+    are those of :class:`~spikelearn.layers.Conv2D`.
     """
 
-    def __init__(self, filters, kernel_size, *, strides, padding, activation_bits, pool,
-                 pool_size, pool_stride, pool_padding, name):
+    def __init__(self, filters, kernel_size, *, strides=1, padding="same", weight_bits=4,
+                 activation_bits=4, pool="none", pool_size=2, pool_stride=None,
+                 pool_padding="valid", name=None):
         super().__init__(name=name)
         shown = name or type(self).__name__
         if int(filters) != filters or filters < 1:
@@ -331,27 +333,31 @@ class SpatialLayer(Layer):
             pool_size=pair(pool_size, "pool_size", shown),
             pool_stride=None if pool_stride is None else pair(pool_stride, "pool_stride", shown),
             pool_padding=pool_padding)
+        check_choice(weight_bits, SUPPORTED_WEIGHT_BITS, "weight_bits", shown)
+        self.config["weight_bits"] = weight_bits
 
     def _window(self, input_shape) -> tuple[np.ndarray, tuple[int, int]]:
         """Convolution geometry array (see :mod:`spikelearn.layers.kernels`) and output size."""
         cfg = self.config
-        (kh, kw), (sh, sw) = cfg["kernel_size"], cfg["strides"]
-        out_h, pad_top = window_geometry(input_shape[0], kh, sh, cfg["padding"])
-        out_w, pad_left = window_geometry(input_shape[1], kw, sw, cfg["padding"])
-        if out_h < 1 or out_w < 1:
-            raise ValueError(f"layer {self.name!r}: input {tuple(input_shape)} is smaller than "
-                             f"the kernel {(kh, kw)} with padding 'valid'")
-        return np.array([sh, sw, pad_top, pad_left, out_h, out_w], np.int64), (out_h, out_w)
+        return self._geometry(input_shape, cfg["kernel_size"], cfg["strides"], "padding",
+                              "input", "kernel")
 
     def _pool_window(self, size) -> tuple[np.ndarray, tuple[int, int]]:
+        """Max-pooling geometry array and output size for a convolution output ``size``."""
         cfg = self.config
-        ph, pw = cfg["pool_size"]
-        sh, sw = cfg["pool_stride"] or cfg["pool_size"]
-        out_h, pad_top = window_geometry(size[0], ph, sh, cfg["pool_padding"])
-        out_w, pad_left = window_geometry(size[1], pw, sw, cfg["pool_padding"])
+        return self._geometry(size, cfg["pool_size"], cfg["pool_stride"] or cfg["pool_size"],
+                              "pool_padding", "output", "pool window")
+
+    def _geometry(self, size, window, strides, padding_key, what, window_name):
+        """``(stride_h, stride_w, pad_top, pad_left, out_h, out_w)`` and ``(out_h, out_w)`` of
+        a sliding ``window`` over ``size`` with the padding option ``config[padding_key]``."""
+        (kh, kw), (sh, sw) = window, strides
+        padding = self.config[padding_key]
+        out_h, pad_top = window_geometry(size[0], kh, sh, padding)
+        out_w, pad_left = window_geometry(size[1], kw, sw, padding)
         if out_h < 1 or out_w < 1:
-            raise ValueError(f"layer {self.name!r}: output {tuple(size)} is smaller than the "
-                             f"pool window {(ph, pw)} with pool_padding 'valid'")
+            raise ValueError(f"layer {self.name!r}: {what} {tuple(size)} is smaller than the "
+                             f"{window_name} {(kh, kw)} with {padding_key} 'valid'")
         return np.array([sh, sw, pad_top, pad_left, out_h, out_w], np.int64), (out_h, out_w)
 
     def _output_shape(self, input_shape):

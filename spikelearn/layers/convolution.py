@@ -8,10 +8,8 @@ from spikelearn.layers import kernels
 from spikelearn.layers.base import (
     INT32_MAX,
     INT32_MIN,
-    SUPPORTED_WEIGHT_BITS,
     SpatialLayer,
     VariableSpec,
-    check_choice,
     check_input_bits,
     check_input_shape,
     weight_range,
@@ -49,15 +47,6 @@ class Conv2D(SpatialLayer):
     weight rows that meet only zero input levels are skipped (see
     :func:`spikelearn.layers.kernels.conv2d`).
     """
-
-    def __init__(self, filters, kernel_size, *, strides=1, padding="same", weight_bits=4,
-                 activation_bits=4, pool="none", pool_size=2, pool_stride=None,
-                 pool_padding="valid", name=None):
-        super().__init__(filters, kernel_size, strides=strides, padding=padding,
-                         activation_bits=activation_bits, pool=pool, pool_size=pool_size,
-                         pool_stride=pool_stride, pool_padding=pool_padding, name=name)
-        check_choice(weight_bits, SUPPORTED_WEIGHT_BITS, "weight_bits", name or type(self).__name__)
-        self.config["weight_bits"] = weight_bits
 
     def variable_specs(self):
         self._require_built()

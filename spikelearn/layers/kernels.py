@@ -55,16 +55,56 @@ def _write(acc, thresholds_t, levels, potentials, s, oy, ox):
 
     ``level[o] = #{k : acc[o] >= thresholds_t[k, o]}``.
     """
-    cout = acc.shape[0]
     if levels.shape[0] == 0:
-        for o in range(cout):
+        for o in range(acc.shape[0]):
             potentials[s, oy, ox, o] = acc[o]
-        return
-    out = levels[s, oy, ox]
+    else:
+        activate(acc, thresholds_t, levels[s, oy, ox])
+
+
+@_jit(inline="always")
+def activate(acc, thresholds_t, out):
+    """Threshold-count activation ``out[o] = #{k : acc[o] >= thresholds_t[k, o]}``.
+
+    Parameters
+    ----------
+    acc : int32 (cout,)
+    thresholds_t : int32 (L, cout)
+    out : uint8 (cout,)
+    """
     out[:] = 0
     for k in range(thresholds_t.shape[0]):
-        for o in range(cout):
+        for o in range(acc.shape[0]):
             out[o] += acc[o] >= thresholds_t[k, o]
+
+
+@_jit(inline="always")
+def depthwise_sums(x, depthwise, oy, ox, geometry, out):
+    """Add the depthwise sums of output position ``(oy, ox)`` to ``out``.
+
+    ``out[c] += sum_{ky, kx} x[oy*sh - pt + ky, ox*sw - pl + kx, c] * depthwise[ky, kx, c]``
+    over the taps inside the input.
+
+    Parameters
+    ----------
+    x : uint8 (h, w, cin)
+        One sample.
+    depthwise : int16 or int32 (kh, kw, cin)
+    oy, ox : int
+    geometry : int64 (6,)
+    out : integer (cin,)
+    """
+    in_h, in_w, cin = x.shape
+    kh, kw = depthwise.shape[0], depthwise.shape[1]
+    y0, x0 = oy * geometry[0] - geometry[2], ox * geometry[1] - geometry[3]
+    for ky in range(kh):
+        iy = y0 + ky
+        if 0 <= iy < in_h:
+            for kx in range(kw):
+                ix = x0 + kx
+                if 0 <= ix < in_w:
+                    for c in range(cin):
+                        out[c] += x[iy, ix, c] * depthwise[ky, kx, c]
 
 
 #: Output positions computed together: each weight row loaded once feeds BLOCK accumulators.
@@ -120,6 +160,24 @@ def _block_matmul(rows, p0, weights, acc, narrow, skip_zeros):
             _accumulate(acc, v0, v1, v2, v3, weights[k], narrow)
 
 
+@_jit(inline="always")
+def _blocked_output(rows, weights, bias, narrow, skip_zeros, geometry, global_sum, thresholds_t,
+                    levels, potentials, s):
+    """Potentials ``rows[p] @ weights + bias`` of every output position of sample ``s``,
+    :data:`BLOCK` positions at a time, then :func:`_write` (after the sum over positions for
+    a global sum)."""
+    cout = weights.shape[1]
+    acc = np.empty((BLOCK, cout), np.int32)
+    total = np.zeros(cout, np.int32)
+    for p0 in range(0, geometry[4] * geometry[5], BLOCK):
+        for j in range(BLOCK):
+            acc[j] = bias
+        _block_matmul(rows, p0, weights, acc, narrow, skip_zeros)
+        _emit_block(acc, p0, geometry, global_sum, total, thresholds_t, levels, potentials, s)
+    if global_sum:
+        _write(total, thresholds_t, levels, potentials, s, 0, 0)
+
+
 @_jit(parallel=True)
 def conv2d(x, weights, bias, thresholds_t, geometry, global_sum, levels, potentials):
     """Direct 2-D convolution with fused activation or global sum; event-driven.
@@ -162,15 +220,8 @@ def conv2d(x, weights, bias, thresholds_t, geometry, global_sum, levels, potenti
                             start = (ky * kw + kx) * cin
                             for c in range(cin):
                                 rows[p, start + c] = x[s, iy, ix, c]
-        acc = np.empty((BLOCK, cout), np.int32)
-        total = np.zeros(cout, np.int32)
-        for p0 in range(0, positions, BLOCK):
-            for j in range(BLOCK):
-                acc[j] = bias
-            _block_matmul(rows, p0, matrix, acc, True, True)
-            _emit_block(acc, p0, geometry, global_sum, total, thresholds_t, levels, potentials, s)
-        if global_sum:
-            _write(total, thresholds_t, levels, potentials, s, 0, 0)
+        _blocked_output(rows, matrix, bias, True, True, geometry, global_sum, thresholds_t,
+                        levels, potentials, s)
 
 
 @_jit(inline="always")
@@ -203,33 +254,17 @@ def separable_conv2d(x, depthwise, pointwise, bias, thresholds_t, geometry, glob
     levels : uint8 (n, oh, ow, cout) or empty
     potentials : int32 (n, oh, ow, cout) or empty
     """
-    n, in_h, in_w, _ = x.shape
-    kh, kw, cin = depthwise.shape
-    cout = pointwise.shape[1]
-    sh, sw, pt, pl, out_h, out_w = geometry
-    positions = out_h * out_w
+    n = x.shape[0]
+    cin = depthwise.shape[2]
+    out_h, out_w = geometry[4], geometry[5]
     for s in prange(n):
-        depth = np.zeros((_blocks(positions) * BLOCK, cin), depthwise.dtype)
+        sample = x[s]
+        depth = np.zeros((_blocks(out_h * out_w) * BLOCK, cin), depthwise.dtype)
         for oy in range(out_h):
             for ox in range(out_w):
-                row = depth[oy * out_w + ox]
-                for ky in range(kh):
-                    iy = oy * sh - pt + ky
-                    if 0 <= iy < in_h:
-                        for kx in range(kw):
-                            ix = ox * sw - pl + kx
-                            if 0 <= ix < in_w:
-                                for c in range(cin):
-                                    row[c] += x[s, iy, ix, c] * depthwise[ky, kx, c]
-        acc = np.empty((BLOCK, cout), np.int32)
-        total = np.zeros(cout, np.int32)
-        for p0 in range(0, positions, BLOCK):
-            for j in range(BLOCK):
-                acc[j] = bias
-            _block_matmul(depth, p0, pointwise, acc, narrow, False)
-            _emit_block(acc, p0, geometry, global_sum, total, thresholds_t, levels, potentials, s)
-        if global_sum:
-            _write(total, thresholds_t, levels, potentials, s, 0, 0)
+                depthwise_sums(sample, depthwise, oy, ox, geometry, depth[oy * out_w + ox])
+        _blocked_output(depth, pointwise, bias, narrow, False, geometry, global_sum,
+                        thresholds_t, levels, potentials, s)
 
 
 @_jit(parallel=True)
@@ -315,34 +350,24 @@ def _gather(kind, row, src, dw, gin):
     if kind == DENSE:
         for i in range(in_h * in_w * cin):
             gin[i] = src[i]
-    elif kind == CONV:
-        taps = kh * kw * cin
-        gin[:out_h * out_w * taps] = 0
-        for oy in range(out_h):
-            for ky in range(kh):
-                iy = oy * sh - pt + ky
-                if 0 <= iy < in_h:
-                    for ox in range(out_w):
-                        for kx in range(kw):
-                            ix = ox * sw - pl + kx
-                            if 0 <= ix < in_w:
-                                _copy_levels(src[(iy * in_w + ix) * cin:(iy * in_w + ix + 1) * cin],
-                                             gin[((oy * out_w + ox) * kh + ky) * kw * cin
-                                                 + kx * cin:][:cin])
-    else:
-        gin[:out_h * out_w * cin] = 0
-        for oy in range(out_h):
-            for ky in range(kh):
-                iy = oy * sh - pt + ky
-                if 0 <= iy < in_h:
-                    for ox in range(out_w):
-                        for kx in range(kw):
-                            ix = ox * sw - pl + kx
-                            if 0 <= ix < in_w:
-                                at = (iy * in_w + ix) * cin
-                                _depthwise_tap(src[at:at + cin],
-                                               dw[(ky * kw + kx) * cin:(ky * kw + kx + 1) * cin],
-                                               gin[(oy * out_w + ox) * cin:][:cin])
+        return
+    width = kh * kw * cin if kind == CONV else cin  # GEMM input columns per position
+    gin[:out_h * out_w * width] = 0
+    for oy in range(out_h):
+        for ky in range(kh):
+            iy = oy * sh - pt + ky
+            if 0 <= iy < in_h:
+                for ox in range(out_w):
+                    for kx in range(kw):
+                        ix = ox * sw - pl + kx
+                        if 0 <= ix < in_w:
+                            at = (iy * in_w + ix) * cin
+                            tap = (ky * kw + kx) * cin
+                            out = gin[(oy * out_w + ox) * width:]
+                            if kind == CONV:
+                                _copy_levels(src[at:at + cin], out[tap:tap + cin])
+                            else:
+                                _depthwise_tap(src[at:at + cin], dw[tap:tap + cin], out[:cin])
 
 
 @_jit(inline="always")

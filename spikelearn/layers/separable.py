@@ -8,10 +8,8 @@ from spikelearn.layers import kernels
 from spikelearn.layers.base import (
     INT32_MAX,
     INT32_MIN,
-    SUPPORTED_WEIGHT_BITS,
     SpatialLayer,
     VariableSpec,
-    check_choice,
     fits_int16,
     input_max,
     weight_range,
@@ -47,10 +45,9 @@ class SeparableConv2D(SpatialLayer):
                  activation_bits=4, pool="none", pool_size=2, pool_stride=None,
                  pool_padding="valid", name=None):
         super().__init__(filters, kernel_size, strides=strides, padding=padding,
-                         activation_bits=activation_bits, pool=pool, pool_size=pool_size,
-                         pool_stride=pool_stride, pool_padding=pool_padding, name=name)
-        check_choice(weight_bits, SUPPORTED_WEIGHT_BITS, "weight_bits", name or type(self).__name__)
-        self.config["weight_bits"] = weight_bits
+                         weight_bits=weight_bits, activation_bits=activation_bits, pool=pool,
+                         pool_size=pool_size, pool_stride=pool_stride, pool_padding=pool_padding,
+                         name=name)
 
     def variable_specs(self):
         self._require_built()

@@ -82,13 +82,46 @@ static void slm_emit(const slm_layer_t *layer, const int32_t *acc, uint8_t *leve
 #endif
 
 #if SLM_HAS_CONV
+/* Walk the window of the output position whose top-left input tap is (y0, x0); for every
+ * nonzero input level v of tap (ky, kx, c) (index t = (ky * kernel_w + kx) * cin + c):
+ *   acc[c * acc_step + o] += v * W[t * width + o]   for o in 0..width-1.
+ * Conv2D: acc_step 0, width cout (weights (kh, kw, cin, cout)); depthwise: acc_step 1, width 1
+ * (weights (kh, kw, cin), acc = the cin depthwise sums). */
+static void slm_window(const slm_layer_t *layer, const uint8_t *in, int32_t y0, int32_t x0,
+                       int32_t *acc, uint32_t acc_step, uint32_t width)
+{
+    uint32_t c, cin = layer->in_c;
+    int32_t ky, kx;
+    for (ky = 0; ky < (int32_t)layer->kernel_h; ++ky) {
+        int32_t iy = y0 + ky;
+        if (iy < 0 || iy >= (int32_t)layer->in_h) {
+            continue;
+        }
+        for (kx = 0; kx < (int32_t)layer->kernel_w; ++kx) {
+            int32_t ix = x0 + kx;
+            const uint8_t *pixel;
+            uint32_t tap;
+            if (ix < 0 || ix >= (int32_t)layer->in_w) {
+                continue;
+            }
+            pixel = in + ((uint32_t)iy * layer->in_w + (uint32_t)ix) * cin;
+            tap = ((uint32_t)ky * layer->kernel_w + (uint32_t)kx) * cin;
+            for (c = 0; c < cin; ++c) {
+                if (pixel[c] != 0) {
+                    slm_accumulate(acc + c * acc_step, pixel[c], layer->weights,
+                                   (tap + c) * width, width, layer->weight_bits);
+                }
+            }
+        }
+    }
+}
+
 /* Conv2D / InputConv2D (kind SLM_CONV2D) and SeparableConv2D (kind SLM_SEPARABLE). */
 static void slm_conv(const slm_layer_t *layer, const uint8_t *in, uint8_t *levels,
                      int32_t *potentials, slm_state_t *state)
 {
     int32_t *acc = state->acc;
-    uint32_t cin = layer->in_c, cout = layer->out_c, oy, ox, c, o;
-    int32_t ky, kx;
+    uint32_t cout = layer->out_c, oy, ox, o;
 #if SLM_HAS_GLOBAL_SUM
     int32_t *total = state->total;
     for (o = 0; o < cout; ++o) {
@@ -105,32 +138,12 @@ static void slm_conv(const slm_layer_t *layer, const uint8_t *in, uint8_t *level
 #if SLM_HAS_SEPARABLE
             if (layer->kind == SLM_SEPARABLE) {
                 int32_t *depth = state->depth;
-                for (c = 0; c < cin; ++c) {
+                uint32_t c;
+                for (c = 0; c < layer->in_c; ++c) {
                     depth[c] = 0;
                 }
-                for (ky = 0; ky < (int32_t)layer->kernel_h; ++ky) {
-                    int32_t iy = y0 + ky;
-                    if (iy < 0 || iy >= (int32_t)layer->in_h) {
-                        continue;
-                    }
-                    for (kx = 0; kx < (int32_t)layer->kernel_w; ++kx) {
-                        int32_t ix = x0 + kx;
-                        const uint8_t *pixel;
-                        uint32_t tap;
-                        if (ix < 0 || ix >= (int32_t)layer->in_w) {
-                            continue;
-                        }
-                        pixel = in + ((uint32_t)iy * layer->in_w + (uint32_t)ix) * cin;
-                        tap = ((uint32_t)ky * layer->kernel_w + (uint32_t)kx) * cin;
-                        for (c = 0; c < cin; ++c) {
-                            if (pixel[c] != 0) {
-                                depth[c] += (int32_t)pixel[c]
-                                            * slm_weight(layer->weights, tap + c, layer->weight_bits);
-                            }
-                        }
-                    }
-                }
-                for (c = 0; c < cin; ++c) {
+                slm_window(layer, in, y0, x0, depth, 1u, 1u);
+                for (c = 0; c < layer->in_c; ++c) {
                     if (depth[c] != 0) {
                         slm_accumulate(acc, depth[c], layer->pointwise, c * cout, cout,
                                        layer->weight_bits);
@@ -139,28 +152,7 @@ static void slm_conv(const slm_layer_t *layer, const uint8_t *in, uint8_t *level
             } else
 #endif
             {
-                for (ky = 0; ky < (int32_t)layer->kernel_h; ++ky) {
-                    int32_t iy = y0 + ky;
-                    if (iy < 0 || iy >= (int32_t)layer->in_h) {
-                        continue;
-                    }
-                    for (kx = 0; kx < (int32_t)layer->kernel_w; ++kx) {
-                        int32_t ix = x0 + kx;
-                        const uint8_t *pixel;
-                        uint32_t tap;
-                        if (ix < 0 || ix >= (int32_t)layer->in_w) {
-                            continue;
-                        }
-                        pixel = in + ((uint32_t)iy * layer->in_w + (uint32_t)ix) * cin;
-                        tap = ((uint32_t)ky * layer->kernel_w + (uint32_t)kx) * cin;
-                        for (c = 0; c < cin; ++c) {
-                            if (pixel[c] != 0) {
-                                slm_accumulate(acc, pixel[c], layer->weights, (tap + c) * cout,
-                                               cout, layer->weight_bits);
-                            }
-                        }
-                    }
-                }
+                slm_window(layer, in, y0, x0, acc, 0u, cout);
             }
 #if SLM_HAS_GLOBAL_SUM
             if (layer->pool == SLM_POOL_GLOBAL_SUM) {

@@ -129,6 +129,7 @@ def plot_confusion(figures: dict, path: str) -> None:
     for (row, col), value in np.ndenumerate(confusion):
         ax.text(col, row, str(value), ha="center", va="center",
                 color="white" if value > confusion.max() / 2 else "black")
-    ax.set_title(f"New words after learning from speaker {figures['speaker']}")
+    ax.set_title(f"New words, all demo utterances (speaker {figures['speaker']} taught "
+                 f"{figures['shots']} of each)", fontsize=10)
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -33,6 +33,34 @@ def _threads_for(samples: int) -> Iterator[None]:
 #: inside numba's worker threads.
 _GEMM_SINGLE_THREAD_MACS = 4 * 65536
 
+#: Largest fraction of a layer's channels with unevenly spaced thresholds for which the fused
+#: kernel still computes the levels in closed form (and counts those channels one by one).
+_MAX_IRREGULAR = 0.25
+
+
+def _threshold_spacing(thresholds: np.ndarray) -> np.ndarray | None:
+    """Closed-form activation data of :func:`spikelearn.layers.kernels.fused_forward`.
+
+    A channel is evenly spaced when ``thresholds[o, k] = T[o] + k * S[o]`` with ``S[o] >= 1``
+    (any single threshold is) and ``S[o]`` fits int32. Returns int64 ``(T, S, irregular channel indices)``
+    concatenated (``T = 0, S = 1`` for the irregular channels), or None (count every
+    channel) when more than :data:`_MAX_IRREGULAR` of the channels are irregular, where
+    counting them one by one would cost more than the vectorised count.
+
+    Parameters
+    ----------
+    thresholds : int32 (cout, L)
+    """
+    thresholds = thresholds.astype(np.int64)
+    steps = np.diff(thresholds, axis=1)
+    step = steps[:, 0] if steps.shape[1] else np.ones(len(thresholds), np.int64)
+    regular = (steps == step[:, None]).all(axis=1) & (step >= 1) & (step < 2**31)
+    irregular = np.flatnonzero(~regular)
+    if len(irregular) > _MAX_IRREGULAR * len(thresholds):
+        return None
+    return np.concatenate([np.where(regular, thresholds[:, 0], 0), np.where(regular, step, 1),
+                           irregular])
+
 
 def _fused_plan(layers: list[Layer], input_bits: int) -> tuple | None:
     """Plan of :func:`spikelearn.layers.kernels.fused_forward` for ``layers``, or None.
@@ -90,11 +118,17 @@ def _fused_plan(layers: list[Layer], input_bits: int) -> tuple | None:
         offset += gemm.size
         ints.append(var["bias"])
         int_offset += cout
+        row["spacing"] = -1
         if layer.activation_bits is not None:
             thresholds_t = var["thresholds"].T.ravel()
             row.update(levels=thresholds_t.size // cout, thresholds=int_offset)
             ints.append(thresholds_t)
             int_offset += thresholds_t.size
+            spacing = _threshold_spacing(var["thresholds"])
+            if spacing is not None:
+                row.update(spacing=int_offset, irregular=len(spacing) - 2 * cout)
+                ints.append(spacing)
+                int_offset += len(spacing)
             top = 2**layer.activation_bits - 1
         sizes = [max(sizes[0], int(np.prod(layer.output_shape))),
                  max(sizes[1], positions * taps), max(sizes[2], positions * cout)]

@@ -98,3 +98,39 @@ def test_models_float32_cannot_hold_exactly_fall_back_to_integer_kernels():
     np.testing.assert_array_equal(wide.forward(x), expected)
     pooled = Model([InputConv2D((6, 6, 1), 3, 3, pool="max"), FullyConnected(2)])
     assert _fused_plan(pooled.layers, 8) is None
+
+
+def spaced_thresholds(rng, channels, count, irregular):
+    """int64 (channels, count): evenly spaced rows (steps 1 to 2**20, negative starts) with
+    ``irregular`` rows that are arbitrary non-decreasing (repeats, equal and huge steps)."""
+    first = rng.integers(-2**22, 2**10, channels)
+    step = rng.choice([1, 1, 2, 3, 7, 100, 2**20], channels)
+    rows = first[:, None] + step[:, None] * np.arange(count)
+    for o in rng.choice(channels, irregular, replace=False):
+        rows[o] = np.sort(rng.choice([rng.integers(-50, 50, count),
+                                      np.full(count, rng.integers(-9, 9)),
+                                      rng.integers(-2**31, 2**31, count)][o % 3]))
+    return rows
+
+
+def test_closed_form_levels_of_spaced_thresholds_match_counting():
+    rng = np.random.default_rng(3)
+    for trial, irregular in enumerate([0, 1, 2, 5, 16]):
+        model = randomize(Model([InputConv2D((7, 6, 2), 16, 3, weight_bits=8),
+                                 SeparableConv2D(16, activation_bits=2),
+                                 Conv2D(16, 3, pool="global_avg", activation_bits=1),
+                                 FullyConnected(16, activation_bits=4)]), rng)
+        for layer in model.layers:
+            count = 2**layer.activation_bits - 1
+            layer.set_variable("thresholds", spaced_thresholds(rng, 16, count, irregular))
+            # potentials close to the thresholds exercise every level and its boundaries
+            layer.set_variable("bias", rng.integers(-2**22, 2**10, 16))
+        plan = _fused_plan(model.layers, 8)
+        assert (plan[0][:, -2] >= 0).sum() == (4 if irregular <= 4 else 0)
+        x = rng.integers(0, 256, (40, 7, 6, 2)).astype(np.uint8)
+        expected = x
+        for layer in model.layers:
+            expected = reference_call(layer, expected)
+            if layer.activation_bits == 4:
+                assert len(np.unique(expected)) > 2, trial
+        np.testing.assert_array_equal(model.forward(x, batch_size=16), expected)

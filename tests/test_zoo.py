@@ -39,6 +39,7 @@ def test_shipped_model_scores_above_floor_on_the_demo_set():
     data = zoo.load_demo_data("ds_cnn_kws")
     meta = zoo.info("ds_cnn_kws")
     assert model.num_classes == len(meta["words"]) == 33
+    assert model.class_names == meta["words"]
     assert model.input_shape == (49, 10, 1)
     accuracy = model.evaluate(data["old_features"], data["old_labels"])
     assert accuracy >= 0.85

@@ -330,7 +330,7 @@ def max_pool2d(x, pool, geometry):
 #: Columns of a :func:`fused_forward` plan row (one row per layer).
 PLAN_FIELDS = ("kind", "in_h", "in_w", "cin", "out_h", "out_w", "cout", "kh", "kw", "sh", "sw",
                "pad_top", "pad_left", "global_sum", "levels", "weights", "depthwise", "bias",
-               "thresholds", "gemm_rows")
+               "thresholds", "gemm_rows", "spacing", "irregular")
 #: Layer kinds of a plan row: identity (``InputData``), convolution, separable, fully connected.
 IDENTITY, CONV, SEPARABLE, DENSE = 0, 1, 2, 3
 #: Largest magnitude of an integer sum that float32 holds exactly (every partial sum of a
@@ -383,10 +383,16 @@ def _depthwise_tap(levels, weights, out):
 
 
 @_jit(inline="always")
-def _finish(row, gout, bias, thresholds_t, pot, dst_levels, dst_potentials):
+def _finish(row, gout, bias, thresholds_t, spacing, pot, dst_levels, dst_potentials):
     """Integer potentials ``int32(gout) + bias`` (summed over positions for a global sum),
     then the threshold-count levels into ``dst_levels`` or the potentials into
-    ``dst_potentials``."""
+    ``dst_potentials``.
+
+    ``spacing`` (used when the plan's ``spacing`` offset is not negative) holds the first
+    thresholds ``T`` (cout), the steps ``S`` (cout) and the plan's ``irregular`` channels
+    whose thresholds are not evenly spaced: levels are computed in closed form for every
+    channel, then counted again for those channels.
+    """
     cout, count = row[6], row[14]
     positions = row[4] * row[5]
     outputs = 1 if row[13] else positions
@@ -402,12 +408,42 @@ def _finish(row, gout, bias, thresholds_t, pot, dst_levels, dst_potentials):
                 pot[o] = np.int32(gout[base + o]) + bias[o]
         if count == 0:
             dst_potentials[base:base + cout] = pot[:cout]
+        elif row[20] < 0:
+            _count_levels(pot[:cout], thresholds_t, count, dst_levels[base:base + cout])
         else:
             level = dst_levels[base:base + cout]
-            level[:] = 0
-            for k in range(count):
-                for o in range(cout):
+            _spaced_levels(pot[:cout], spacing[:cout], spacing[cout:2 * cout], count, level)
+            for j in range(row[21]):
+                o = spacing[2 * cout + j]
+                level[o] = 0
+                for k in range(count):
                     level[o] += pot[o] >= thresholds_t[k * cout + o]
+
+
+@_jit(inline="always")
+def _count_levels(pot, thresholds_t, count, level):
+    """``level[o] = #{k : pot[o] >= thresholds_t[k * cout + o]}`` for all channels."""
+    cout = pot.shape[0]
+    level[:] = 0
+    for k in range(count):
+        for o in range(cout):
+            level[o] += pot[o] >= thresholds_t[k * cout + o]
+
+
+@_jit(inline="always")
+def _spaced_levels(pot, first, step, count, level):
+    """Closed-form levels of evenly spaced thresholds ``first[o] + k * step[o]``:
+    ``clip(floor((pot - first) / step) + 1, 0, count)``.
+
+    The floor is taken of a float64 quotient, which vectorises (integer division does not)
+    and is exact: the numerator and ``step`` are below ``2**33`` in magnitude, so a quotient
+    ``q + r / step`` with ``0 < r < step`` stays at least ``1 / step`` below ``q + 1``, far
+    more than the float64 rounding error ``|q| * 2**-53``, and integer quotients are exact.
+    """
+    top = np.float64(count)
+    for o in range(pot.shape[0]):
+        quotient = (np.float64(pot[o]) - np.float64(first[o])) / np.float64(step[o])
+        level[o] = np.uint8(min(max(np.floor(quotient) + 1.0, 0.0), top))
 
 
 @_jit(parallel=True)
@@ -430,7 +466,8 @@ def fused_forward(x, plan, floats, ints, sizes, chunks, levels, potentials):
     floats : float32 (m,)
         GEMM weights ``(taps, cout)`` and depthwise weights ``(kh, kw, cin)`` of all layers.
     ints : int32 (k,)
-        Biases and transposed thresholds ``(L, cout)`` of all layers.
+        Biases, transposed thresholds ``(L, cout)`` and threshold spacings (see
+        :func:`_finish`) of all layers.
     sizes : int64 (3,)
         Largest layer activation, GEMM input and GEMM output sizes (buffer sizes).
     chunks : int
@@ -474,9 +511,9 @@ def fused_forward(x, plan, floats, ints, sizes, chunks, levels, potentials):
                 if i == last:
                     out_levels = levels[s] if levels.shape[0] else empty_levels
                     out_potentials = potentials[s] if potentials.shape[0] else empty_potentials
-                    _finish(row, gout, ints[row[17]:], thresholds_t, pot, out_levels,
-                            out_potentials)
+                    _finish(row, gout, ints[row[17]:], thresholds_t, ints[row[20]:], pot,
+                            out_levels, out_potentials)
                 else:
-                    _finish(row, gout, ints[row[17]:], thresholds_t, pot,
+                    _finish(row, gout, ints[row[17]:], thresholds_t, ints[row[20]:], pot,
                             buffers[1 - current], empty_potentials)
                     current = 1 - current

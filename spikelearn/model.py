@@ -33,33 +33,53 @@ def _threads_for(samples: int) -> Iterator[None]:
 #: inside numba's worker threads.
 _GEMM_SINGLE_THREAD_MACS = 4 * 65536
 
-#: Largest fraction of a layer's channels with unevenly spaced thresholds for which the fused
-#: kernel still computes the levels in closed form (and counts those channels one by one).
+#: Largest fraction of a layer's channels with irregular thresholds for which the fused kernel
+#: still computes the levels in closed form (and counts those channels one by one).
 _MAX_IRREGULAR = 0.25
+#: Largest denominator ``M`` of a closed-form threshold spacing (the converter's need <= 16).
+_MAX_DENOMINATOR = 32
 
 
 def _threshold_spacing(thresholds: np.ndarray) -> np.ndarray | None:
     """Closed-form activation data of :func:`spikelearn.layers.kernels.fused_forward`.
 
-    A channel is evenly spaced when ``thresholds[o, k] = T[o] + k * S[o]`` with ``S[o] >= 1``
-    (any single threshold is) and ``S[o]`` fits int32. Returns int64 ``(T, S, irregular channel indices)``
-    concatenated (``T = 0, S = 1`` for the irregular channels), or None (count every
-    channel) when more than :data:`_MAX_IRREGULAR` of the channels are irregular, where
-    counting them one by one would cost more than the vectorised count.
+    A channel is regular when ``thresholds[o, k] = ceil((A[o] + k * D[o]) / M[o])`` for
+    integers ``1 <= M[o] <= _MAX_DENOMINATOR`` and ``D[o] >= 1``: evenly spaced thresholds
+    (``M = 1``) and the ceilings of a fractional spacing that the converter produces. As a
+    potential ``P`` is an integer, ``P >= ceil(x)`` iff ``P >= x``, so its level is
+    ``clip(floor((M * P - A) / D) + 1, 0, L)``. For each ``M`` the feasible ``D`` form an
+    interval (from every pair of thresholds), and then the feasible ``A`` too (Helly).
+
+    Returns float64 ``(M, A, D, irregular channel indices)`` concatenated (``M = A = 0,
+    D = 1`` for the irregular channels, all exact integers below ``2**53``), or None (count
+    every channel) when more than :data:`_MAX_IRREGULAR` of the channels are irregular.
 
     Parameters
     ----------
     thresholds : int32 (cout, L)
     """
-    thresholds = thresholds.astype(np.int64)
-    steps = np.diff(thresholds, axis=1)
-    step = steps[:, 0] if steps.shape[1] else np.ones(len(thresholds), np.int64)
-    regular = (steps == step[:, None]).all(axis=1) & (step >= 1) & (step < 2**31)
+    t = thresholds.astype(np.int64)
+    cout, count = t.shape
+    j, k = np.triu_indices(count, 1)
+    diff, gap = (t[:, k] - t[:, j])[None], (k - j)[None, None]
+    denominator, step = np.zeros(cout, np.int64), np.ones(cout, np.int64)
+    for low in range(1, _MAX_DENOMINATOR + 1, 8):  # 8 denominators at a time, smallest first
+        m = np.arange(low, low + 8)[:, None, None]  # (M, cout, pairs)
+        d_low = (-(-(m * (diff - 1) + 1) // gap)).max(axis=2, initial=1)
+        d_high = ((m * (diff + 1) - 1) // gap).min(axis=2, initial=2**40)
+        feasible = (d_low <= d_high) & (denominator == 0)
+        new = feasible.any(axis=0)
+        first = feasible.argmax(axis=0)[new]
+        denominator[new], step[new] = low + first, d_low[first, np.flatnonzero(new)]
+        if denominator.all():
+            break
+    regular = denominator > 0
+    start = (denominator[:, None] * (t - 1) + 1 - np.arange(count) * step[:, None]).max(axis=1)
     irregular = np.flatnonzero(~regular)
-    if len(irregular) > _MAX_IRREGULAR * len(thresholds):
+    if len(irregular) > _MAX_IRREGULAR * cout:
         return None
-    return np.concatenate([np.where(regular, thresholds[:, 0], 0), np.where(regular, step, 1),
-                           irregular])
+    return np.concatenate([denominator, np.where(regular, start, 0), step,
+                           irregular]).astype(np.float64)
 
 
 def _fused_plan(layers: list[Layer], input_bits: int) -> tuple | None:
@@ -72,7 +92,7 @@ def _fused_plan(layers: list[Layer], input_bits: int) -> tuple | None:
     """
     from spikelearn.layers import Conv2D, FullyConnected, InputData, SeparableConv2D
 
-    rows, floats, ints, offset, int_offset = [], [], [], 0, 0
+    rows, floats, ints, spacings, offset, int_offset, spacing_offset = [], [], [], [], 0, 0, 0
     top = 2**input_bits - 1
     sizes = [int(np.prod(layers[0].input_shape)), 1, 1]
     for layer in layers:
@@ -126,9 +146,9 @@ def _fused_plan(layers: list[Layer], input_bits: int) -> tuple | None:
             int_offset += thresholds_t.size
             spacing = _threshold_spacing(var["thresholds"])
             if spacing is not None:
-                row.update(spacing=int_offset, irregular=len(spacing) - 2 * cout)
-                ints.append(spacing)
-                int_offset += len(spacing)
+                row.update(spacing=spacing_offset, irregular=len(spacing) - 3 * cout)
+                spacings.append(spacing)
+                spacing_offset += len(spacing)
             top = 2**layer.activation_bits - 1
         sizes = [max(sizes[0], int(np.prod(layer.output_shape))),
                  max(sizes[1], positions * taps), max(sizes[2], positions * cout)]
@@ -136,7 +156,8 @@ def _fused_plan(layers: list[Layer], input_bits: int) -> tuple | None:
     plan = np.array([[row[field] for field in kernels.PLAN_FIELDS] for row in rows], np.int64)
     concat = np.concatenate
     return (plan, concat(floats or [np.zeros(0)]).astype(np.float32),
-            concat(ints or [np.zeros(0)]).astype(np.int32), np.array(sizes, np.int64))
+            concat(ints or [np.zeros(0)]).astype(np.int32),
+            concat(spacings or [np.zeros(0)]).astype(np.float64), np.array(sizes, np.int64))
 
 
 def _run_fused(plan: tuple, x: np.ndarray, out: np.ndarray) -> None:
@@ -150,7 +171,7 @@ def _run_fused(plan: tuple, x: np.ndarray, out: np.ndarray) -> None:
     levels, potentials = (flat, empty_potentials) if out.dtype == np.uint8 else \
         (empty_levels, flat)
     chunks = min(n, 4 * numba.get_num_threads())
-    kernels.fused_forward(x.reshape(n, -1), *plan[:3], plan[3], chunks, levels, potentials)
+    kernels.fused_forward(x.reshape(n, -1), *plan, chunks, levels, potentials)
 
 
 class Model:

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spikelearn import Conv2D, FullyConnected, InputConv2D, InputData, Model, SeparableConv2D
-from spikelearn.layers.reference import reference_call
+from spikelearn.layers.kernels import _spaced_levels
+from spikelearn.layers.reference import activate, reference_call
 from spikelearn.model import _fused_plan
 
 
@@ -107,30 +108,53 @@ def spaced_thresholds(rng, channels, count, irregular):
     step = rng.choice([1, 1, 2, 3, 7, 100, 2**20], channels)
     rows = first[:, None] + step[:, None] * np.arange(count)
     for o in rng.choice(channels, irregular, replace=False):
-        rows[o] = np.sort(rng.choice([rng.integers(-50, 50, count),
-                                      np.full(count, rng.integers(-9, 9)),
-                                      rng.integers(-2**31, 2**31, count)][o % 3]))
+        rows[o] = np.sort([rng.integers(-50, 50, count), np.full(count, rng.integers(-9, 9)),
+                           rng.integers(-2**31, 2**31, count)][o % 3])
     return rows
 
 
 def test_closed_form_levels_of_spaced_thresholds_match_counting():
     rng = np.random.default_rng(3)
+    counted = 0
     for trial, irregular in enumerate([0, 1, 2, 5, 16]):
-        model = randomize(Model([InputConv2D((7, 6, 2), 16, 3, weight_bits=8),
-                                 SeparableConv2D(16, activation_bits=2),
-                                 Conv2D(16, 3, pool="global_avg", activation_bits=1),
-                                 FullyConnected(16, activation_bits=4)]), rng)
+        model = Model([InputConv2D((7, 6, 2), 16, 3, input_bits=1),
+                       SeparableConv2D(16, activation_bits=2),
+                       Conv2D(16, 3, pool="global_avg", activation_bits=1),
+                       FullyConnected(16, activation_bits=4)])
         for layer in model.layers:
+            for name in ("weights", "depthwise", "pointwise"):
+                if name in layer.variables:  # small potentials: every level and boundary
+                    layer.set_variable(name, rng.integers(-1, 2, layer.variables[name].shape))
             count = 2**layer.activation_bits - 1
-            layer.set_variable("thresholds", spaced_thresholds(rng, 16, count, irregular))
-            # potentials close to the thresholds exercise every level and its boundaries
-            layer.set_variable("bias", rng.integers(-2**22, 2**10, 16))
-        plan = _fused_plan(model.layers, 8)
-        assert (plan[0][:, -2] >= 0).sum() == (4 if irregular <= 4 else 0)
-        x = rng.integers(0, 256, (40, 7, 6, 2)).astype(np.uint8)
+            thresholds = spaced_thresholds(rng, 16, count, irregular)
+            layer.set_variable("thresholds", thresholds)
+            positions = np.prod(layer._window(layer.input_shape)[1]) \
+                if layer.config.get("pool") == "global_avg" else 1
+            near = np.clip(thresholds[np.arange(16), rng.integers(0, count, 16)], -2**30, 2**30)
+            layer.set_variable("bias", near // positions)
+        plan = _fused_plan(model.layers, 1)[0]
+        assert (plan[:, -2] >= 0).sum() == 4 or irregular > 4  # else irregular ones counted
+        counted += plan[:, -1].sum()
+        x = rng.integers(0, 2, (40, 7, 6, 2)).astype(np.uint8)
         expected = x
         for layer in model.layers:
             expected = reference_call(layer, expected)
             if layer.activation_bits == 4:
                 assert len(np.unique(expected)) > 2, trial
         np.testing.assert_array_equal(model.forward(x, batch_size=16), expected)
+    assert counted > 0
+
+
+def test_spaced_levels_floor_negative_quotients():
+    rng = np.random.default_rng(4)
+    count, n = 15, 4096
+    multiplier = rng.choice([1, 1, 2, 7, 32], n)
+    start = rng.integers(-2**30, 2**30, n) * multiplier
+    step = rng.choice([1, 2, 3, 7, 2**20], n) * rng.choice([1, 5, 31], n)
+    thresholds = -(-(start[:, None] + step[:, None] * np.arange(count)) // multiplier[:, None])
+    pot = thresholds[:, 0] + rng.integers(-3 * step, (count + 2) * step) // multiplier
+    level = np.zeros(n, np.uint8)
+    _spaced_levels(pot.astype(np.int32), *(v.astype(np.float64) for v in
+                                           (multiplier, start, step)), count, level)
+    np.testing.assert_array_equal(level, activate(pot, thresholds))
+    assert 0 < level.mean() < count

@@ -388,10 +388,10 @@ def _finish(row, gout, bias, thresholds_t, spacing, pot, dst_levels, dst_potenti
     then the threshold-count levels into ``dst_levels`` or the potentials into
     ``dst_potentials``.
 
-    ``spacing`` (used when the plan's ``spacing`` offset is not negative) holds the first
-    thresholds ``T`` (cout), the steps ``S`` (cout) and the plan's ``irregular`` channels
-    whose thresholds are not evenly spaced: levels are computed in closed form for every
-    channel, then counted again for those channels.
+    ``spacing`` (used when the plan's ``spacing`` offset is not negative) holds the
+    multipliers, starts and steps of :func:`_spaced_levels` (cout each), then the plan's
+    ``irregular`` channels whose thresholds have no closed form: levels are computed in
+    closed form for every channel, then counted again for those channels.
     """
     cout, count = row[6], row[14]
     positions = row[4] * row[5]
@@ -412,9 +412,10 @@ def _finish(row, gout, bias, thresholds_t, spacing, pot, dst_levels, dst_potenti
             _count_levels(pot[:cout], thresholds_t, count, dst_levels[base:base + cout])
         else:
             level = dst_levels[base:base + cout]
-            _spaced_levels(pot[:cout], spacing[:cout], spacing[cout:2 * cout], count, level)
+            _spaced_levels(pot[:cout], spacing[:cout], spacing[cout:2 * cout],
+                           spacing[2 * cout:3 * cout], count, level)
             for j in range(row[21]):
-                o = spacing[2 * cout + j]
+                o = np.int64(spacing[3 * cout + j])
                 level[o] = 0
                 for k in range(count):
                     level[o] += pot[o] >= thresholds_t[k * cout + o]
@@ -431,23 +432,24 @@ def _count_levels(pot, thresholds_t, count, level):
 
 
 @_jit(inline="always")
-def _spaced_levels(pot, first, step, count, level):
-    """Closed-form levels of evenly spaced thresholds ``first[o] + k * step[o]``:
-    ``clip(floor((pot - first) / step) + 1, 0, count)``.
+def _spaced_levels(pot, multiplier, start, step, count, level):
+    """Closed-form levels of the thresholds ``ceil((start[o] + k * step[o]) / multiplier[o])``:
+    ``clip(floor((multiplier * pot - start) / step) + 1, 0, count)``.
 
-    The floor is taken of a float64 quotient, which vectorises (integer division does not)
-    and is exact: the numerator and ``step`` are below ``2**33`` in magnitude, so a quotient
-    ``q + r / step`` with ``0 < r < step`` stays at least ``1 / step`` below ``q + 1``, far
-    more than the float64 rounding error ``|q| * 2**-53``, and integer quotients are exact.
+    ``multiplier``, ``start`` and ``step`` are float64 holding integers, with
+    ``|multiplier * pot - start| < 2**53``: the numerator is then exact and the floor of its
+    float64 quotient too (a quotient ``q + r / step``, ``0 < r < step``, stays at least
+    ``1 / step`` below ``q + 1``, far more than the rounding error ``|q| * 2**-53``; integer
+    quotients are exact). Unlike integer division, this vectorises.
     """
     top = np.float64(count)
     for o in range(pot.shape[0]):
-        quotient = (np.float64(pot[o]) - np.float64(first[o])) / np.float64(step[o])
+        quotient = (np.float64(pot[o]) * multiplier[o] - start[o]) / step[o]
         level[o] = np.uint8(min(max(np.floor(quotient) + 1.0, 0.0), top))
 
 
-@_jit(parallel=True)
-def fused_forward(x, plan, floats, ints, sizes, chunks, levels, potentials):
+@_jit(parallel=True, error_model="numpy")  # no zero-division checks: they stop vectorising
+def fused_forward(x, plan, floats, ints, spacings, sizes, chunks, levels, potentials):
     """Run a whole stack of layers on each sample, the samples spread over threads.
 
     Each thread takes ``chunks`` contiguous runs of samples and computes every layer of a
@@ -466,8 +468,9 @@ def fused_forward(x, plan, floats, ints, sizes, chunks, levels, potentials):
     floats : float32 (m,)
         GEMM weights ``(taps, cout)`` and depthwise weights ``(kh, kw, cin)`` of all layers.
     ints : int32 (k,)
-        Biases, transposed thresholds ``(L, cout)`` and threshold spacings (see
-        :func:`_finish`) of all layers.
+        Biases and transposed thresholds ``(L, cout)`` of all layers.
+    spacings : float64 (j,)
+        Closed-form threshold spacings of the layers that have one (see :func:`_finish`).
     sizes : int64 (3,)
         Largest layer activation, GEMM input and GEMM output sizes (buffer sizes).
     chunks : int
@@ -511,9 +514,9 @@ def fused_forward(x, plan, floats, ints, sizes, chunks, levels, potentials):
                 if i == last:
                     out_levels = levels[s] if levels.shape[0] else empty_levels
                     out_potentials = potentials[s] if potentials.shape[0] else empty_potentials
-                    _finish(row, gout, ints[row[17]:], thresholds_t, ints[row[20]:], pot,
+                    _finish(row, gout, ints[row[17]:], thresholds_t, spacings[row[20]:], pot,
                             out_levels, out_potentials)
                 else:
-                    _finish(row, gout, ints[row[17]:], thresholds_t, ints[row[20]:], pot,
+                    _finish(row, gout, ints[row[17]:], thresholds_t, spacings[row[20]:], pot,
                             buffers[1 - current], empty_potentials)
                     current = 1 - current

@@ -110,14 +110,26 @@ def run_learning(model, harness, x, labels, add):
     return layer, classes, winners, state, forward, predicted
 
 
+def assert_same_learning_state(state, layer):
+    """The C state dump equals the Python learning state (activity counters included)."""
+    names = ["weights", "vigilance", "budget", "wins", "rng_counter"]
+    assert ("activity" in state) == ("activity" in layer.variables)
+    if "activity" in layer.variables:
+        names.append("activity")
+    for name in names:
+        np.testing.assert_array_equal(state[name], layer.variables[name], err_msg=name)
+
+
 @needs_gcc
-@pytest.mark.parametrize("build, rule", [
-    (zoo_like, Competitive(num_weights=5, num_classes=3, learning_competition=0.1, seed=3)),
-    (other_layers, Competitive(num_weights=4, num_classes=2, recruit=True, seed=2**40 + 9,
-                               initial_plasticity=0.6, plasticity_decay=0.1)),
+@pytest.mark.parametrize("rewire", ["sample", "frequent"])
+@pytest.mark.parametrize("build, options", [
+    (zoo_like, dict(num_weights=5, num_classes=3, learning_competition=0.1, seed=3)),
+    (other_layers, dict(num_weights=4, num_classes=2, recruit=True, seed=2**40 + 9,
+                        initial_plasticity=0.6, plasticity_decay=0.1)),
 ])
-def test_forward_and_few_shot_learning_are_bit_exact(build, rule, tmp_path):
+def test_forward_and_few_shot_learning_are_bit_exact(build, options, rewire, tmp_path):
     model, x = build()
+    rule = Competitive(**options, rewire=rewire)
     model.compile(rule)
     harness = export_and_build(model, tmp_path, extra_classes=2)
     classes = int(rule.num_classes)
@@ -131,8 +143,7 @@ def test_forward_and_few_shot_learning_are_bit_exact(build, rule, tmp_path):
     layer, added, winners, state, forward, predicted = run_learning(model, harness, x, labels, 2)
     assert added == [classes + 1, classes + 2]
     assert state["num_classes"] == model.num_classes == classes + 2
-    for name in ("weights", "vigilance", "budget", "wins", "rng_counter"):
-        np.testing.assert_array_equal(state[name], layer.variables[name], err_msg=name)
+    assert_same_learning_state(state, layer)
     assert layer.variables["rng_counter"][0] > 0  # connections really moved
     assert sum(w >= 0 for w in winners) == int(layer.variables["wins"].sum())
     np.testing.assert_array_equal(forward, model.forward(x).reshape(len(x), -1))
@@ -210,8 +221,7 @@ def test_zoo_model_is_bit_exact_and_fits_its_footprint(tmp_path):
     classes = model.num_classes
     labels = np.concatenate([np.full(6, classes), np.full(6, classes + 1)])
     layer, _, _, state, forward, predicted = run_learning(model, harness, x, labels, 2)
-    for name in ("weights", "vigilance", "budget", "wins", "rng_counter"):
-        np.testing.assert_array_equal(state[name], layer.variables[name], err_msg=name)
+    assert_same_learning_state(state, layer)
     np.testing.assert_array_equal(forward, model.forward(x).reshape(len(x), -1))
     np.testing.assert_array_equal(predicted, model.predict_classes(x))
 
@@ -253,6 +263,14 @@ def test_footprint_of_the_learning_state():
     assert footprint(model)["ram"]["masks"] == (3 + DEFAULT_EXTRA_CLASSES) * 2 * 8
     flash = footprint(model)["flash"]
     assert flash["learning"] == 6 * 8 + 6 * 2 * 2 + 6 * 4  # masks, vigilance+budget, wins
+    assert ram["activity"] == 0
+    frequent = Model([InputData((1, 1, 40), input_bits=1), FullyConnected(6, weight_bits=1)])
+    frequent.compile(Competitive(num_weights=5, num_classes=3, seed=1, rewire="frequent"))
+    sizes = footprint(frequent, extra_classes=1)
+    assert sizes["ram"]["activity"] == capacity * 40 * 4  # int32 counter per neuron and input
+    assert sizes["ram"]["learning_state"] == ram["learning_state"] + capacity * 40 * 4
+    assert sizes["ram"]["total"] == ram["total"] + capacity * 40 * 4
+    assert sizes["flash"]["learning"] == flash["learning"] + 6 * 40 * 4
 
 
 def test_unsupported_layer_and_bad_options_raise(tmp_path):

@@ -4,10 +4,10 @@
 (the integer weights, biases and thresholds as ``const`` arrays packed at their bit width,
 the initial learning state, a layer table and the engine of ``c/slm_engine.c``). Everything
 mutable — activations, scratch and the learning state of a compiled last layer (masks,
-vigilance, budget, wins, rng counter) — lives in a caller-provided ``slm_state_t``; the fixed
-feature extractor stays in flash. The C engine is bit-exact with the Python engine and with
-:class:`spikelearn.learning.Competitive` (swap selection and the seeded masks of
-``add_classes`` included).
+vigilance, budget, wins, rng counter, and the activity counters of ``rewire="frequent"``) —
+lives in a caller-provided ``slm_state_t``; the fixed feature extractor stays in flash. The C
+engine is bit-exact with the Python engine and with :class:`spikelearn.learning.Competitive`
+(swap selection of both ``rewire`` modes and the seeded masks of ``add_classes`` included).
 
 C API (``slm_model.h``)::
 
@@ -191,13 +191,14 @@ def _plan(model, extra_classes):
              SLM_HAS_ACTIVATED=str(int(feature["activated"])),
              SLM_LEVELS_SIZE=str(max(act_size, 1)), SLM_POOL_SIZE=str(max(pool_size, 1)),
              SLM_ACC_SIZE=str(max(acc_size, 1)), SLM_DEPTH_SIZE=str(max(depth_size, 1)),
-             SLM_LEARNING=str(int(rule is not None)))
+             SLM_LEARNING=str(int(rule is not None)),
+             SLM_REWIRE_FREQUENT=str(int(rule is not None and rule.rewire == "frequent")))
     h, w, c = model.input_shape
     d.update(SLM_INPUT_H=str(h), SLM_INPUT_W=str(w), SLM_INPUT_C=str(c))
     output_size = int(np.prod(model.output_shape))
     ram = {"output": 0, "levels": 2 * max(act_size, 1), "pool": pool_size and max(pool_size, 1),
            "accumulators": 0, "masks": 0, "wins": 0, "rng_counter": 0, "vigilance_budget": 0,
-           "spikes": 0, "swap_lists": 0, "counters": 0}
+           "spikes": 0, "swap_lists": 0, "counters": 0, "activity": 0}
     if feature["conv"] or feature["fc"]:
         ram["accumulators"] += 4 * max(acc_size, 1)
     if feature["global"]:
@@ -271,6 +272,13 @@ def _learning_plan(plan, rule, layer, extra_classes, ram):
         plan.arrays.append(_Array("slm_learning_bias", "int32_t", [str(int(v)) for v in full],
                                   f"{layer.name}: bias ({capacity},) int32, zeros for neurons "
                                   f"added on the device", 4 * capacity, "biases_thresholds"))
+    if rule.rewire == "frequent":
+        activity = np.ascontiguousarray(layer.variables["activity"].T, np.int32)  # (units, n_in)
+        plan.arrays.append(_Array(
+            "slm_initial_activity", "int32_t", [str(int(v)) for v in activity.ravel()],
+            f"{what}: activity ({units}, {n_in}) int32, active-input counts per neuron",
+            4 * activity.size, "learning"))
+        ram["activity"] = 4 * capacity * n_in
     d["SLM_HAS_OUTPUT_SCALE"] = "0"
     ram.update(masks=4 * capacity * words, wins=4 * capacity, rng_counter=8,
                vigilance_budget=2 * count_bytes * capacity, spikes=4 * words,
@@ -322,8 +330,9 @@ def footprint(model, *, extra_classes=DEFAULT_EXTRA_CLASSES):
         ``learning`` initial state, ``output_scale``) and ``total`` (the layer table and the code
         are not counted); ``"ram"``: bytes of ``slm_state_t`` per field group (``levels``,
         ``pool``, ``accumulators``, ``output``, ``masks``, ``wins``, ``rng_counter``,
-        ``vigilance_budget``, ``spikes``, ``swap_lists``, ``counters``), ``activations`` (the
-        inference buffers), ``learning_state`` and ``total`` (= ``sizeof(slm_state_t)``).
+        ``vigilance_budget``, ``spikes``, ``swap_lists``, ``counters``, ``activity``: the int32
+        activity counters (capacity, inputs) of ``rewire="frequent"``, else 0), ``activations``
+        (the inference buffers), ``learning_state`` and ``total`` (= ``sizeof(slm_state_t)``).
     """
     plan = _plan(model, extra_classes)
     flash = {group: 0 for group in ("weights", "biases_thresholds", "learning", "output_scale")}
@@ -333,7 +342,7 @@ def footprint(model, *, extra_classes=DEFAULT_EXTRA_CLASSES):
     ram = dict(plan.ram)
     ram["activations"] = ram["levels"] + ram["pool"] + ram["accumulators"] + ram["output"]
     ram["learning_state"] = (ram["masks"] + ram["wins"] + ram["rng_counter"]
-                             + ram["vigilance_budget"] + ram["counters"])
+                             + ram["vigilance_budget"] + ram["counters"] + ram["activity"])
     return {"flash": flash, "ram": ram}
 
 
@@ -407,6 +416,9 @@ typedef struct slm_state {
     uint64_t rng_counter;                               /* learning events that moved links */
     uint32_t masks[SLM_MAX_UNITS * SLM_MASK_WORDS];     /* 1-bit connection masks */
     uint32_t wins[SLM_MAX_UNITS];                       /* learning events per neuron */
+#if SLM_REWIRE_FREQUENT
+    int32_t activity[SLM_MAX_UNITS * SLM_LEARN_INPUTS]; /* active-input counts per neuron */
+#endif
     uint32_t spikes[SLM_MASK_WORDS];                    /* packed input of the learning layer */
 #endif
     int32_t output[SLM_OUTPUT_CAPACITY];                /* last layer output */

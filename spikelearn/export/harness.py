@@ -152,14 +152,15 @@ class Reader:
         -------
         dict
             ``weights`` int8 (input_size, units), ``vigilance`` / ``budget`` int32, ``wins`` int64
-            (units,), ``rng_counter`` int64 (1,), ``num_classes`` int.
+            (units,), ``rng_counter`` int64 (1,), ``num_classes`` int, and with
+            ``rewire="frequent"`` ``activity`` int32 (input_size, units).
         """
         units, classes = self.int32(), self.int32()
         rng_counter = self._take("<u8", 1).astype(np.int64)
         masks = self._take("<u4", units * mask_words).reshape(units, mask_words)
         bits = np.unpackbits(masks.astype("<u4").view(np.uint8).reshape(units, -1), axis=1,
                              bitorder="little")[:, :input_size]
-        return {
+        state = {
             "weights": np.ascontiguousarray(bits.T, np.int8),
             "vigilance": self._take("<i4", units).copy(),
             "budget": self._take("<i4", units).copy(),
@@ -167,3 +168,8 @@ class Reader:
             "rng_counter": rng_counter,
             "num_classes": classes,
         }
+        rows = self.int32()
+        if rows:
+            activity = self._take("<i4", rows * input_size).reshape(rows, input_size)
+            state["activity"] = np.ascontiguousarray(activity.T)
+        return state

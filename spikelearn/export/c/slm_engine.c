@@ -410,10 +410,139 @@ static uint64_t slm_sample(slm_index_t *indices, uint32_t count, uint32_t picks,
     return rng;
 }
 
+static int slm_has_bit(const uint32_t *mask, uint32_t bit)
+{
+    return (int)((mask[bit >> 5] >> (bit & 31u)) & 1u);
+}
+
+/* First stream state of the next learning event: mix64(seed ^ mix64(rng_counter ^ key)). */
+static uint64_t slm_stream(const slm_state_t *state)
+{
+    return slm_mix64(SLM_SEED ^ slm_mix64(state->rng_counter ^ UINT64_C(0xD1B54A32D192ED03)));
+}
+
+static uint32_t slm_min3(uint32_t a, uint32_t b, uint32_t c)
+{
+    uint32_t low = a < b ? a : b;
+    return low < c ? low : c;
+}
+
+#if SLM_REWIRE_FREQUENT
+/* Rewiring key of input i: 2 * activity + spike (frequent inputs first, then active ones). */
+static int64_t slm_key(const int32_t *counts, const uint32_t *spikes, uint32_t i)
+{
+    return 2 * (int64_t)counts[i] + (int64_t)slm_has_bit(spikes, i);
+}
+
+/* Shuffle indices[0..count) with the stream, then stable merge sort by key (highest first when
+ * `descending`) through scratch[0..count). Returns the stream state. */
+static uint64_t slm_ordered_by_key(slm_index_t *indices, slm_index_t *scratch, uint32_t count,
+                                   const int32_t *counts, const uint32_t *spikes, int descending,
+                                   uint64_t rng)
+{
+    uint32_t width, start, t;
+    rng = slm_sample(indices, count, count, rng);
+    for (width = 1; width < count; width *= 2u) {
+        for (start = 0; start < count; start += 2u * width) {
+            uint32_t mid = start + width < count ? start + width : count;
+            uint32_t end = mid + width < count ? mid + width : count, a = start, b = mid;
+            t = start;
+            while (a < mid && b < end) {
+                int64_t left = slm_key(counts, spikes, indices[a]);
+                int64_t right = slm_key(counts, spikes, indices[b]);
+                if (descending ? right > left : right < left) {
+                    scratch[t++] = indices[b++];
+                } else {
+                    scratch[t++] = indices[a++];
+                }
+            }
+            while (a < mid) {
+                scratch[t++] = indices[a++];
+            }
+            while (b < end) {
+                scratch[t++] = indices[b++];
+            }
+        }
+        for (t = 0; t < count; ++t) {
+            indices[t] = scratch[t];
+        }
+    }
+    return rng;
+}
+
+/* rewire="frequent": count the sample in the winner's activity, order its connections by
+ * increasing key and its free inputs by decreasing key (ties by a uniform shuffle, connections
+ * drawn first) into removable / addable; returns the number of pairs to move (added key
+ * strictly greater, at most the budget). */
+static uint32_t slm_pick_pairs(slm_state_t *state, uint32_t winner)
+{
+    const uint32_t *mask = state->masks + winner * SLM_MASK_WORDS;
+    int32_t *counts = state->activity + winner * SLM_LEARN_INPUTS;
+    uint32_t i, num_connected = 0, num_free = 0, limit, pairs = 0;
+    uint64_t rng;
+    for (i = 0; i < SLM_LEARN_INPUTS; ++i) {
+        counts[i] += slm_has_bit(state->spikes, i);
+        if (slm_has_bit(mask, i)) {
+            state->removable[num_connected++] = (slm_index_t)i;
+        }
+    }
+    /* addable is the sort scratch of the connections, then removable's tail that of the free */
+    rng = slm_ordered_by_key(state->removable, state->addable, num_connected, counts,
+                             state->spikes, 0, slm_stream(state));
+    for (i = 0; i < SLM_LEARN_INPUTS; ++i) {
+        if (!slm_has_bit(mask, i)) {
+            state->addable[num_free++] = (slm_index_t)i;
+        }
+    }
+    (void)slm_ordered_by_key(state->addable, state->removable + num_connected, num_free, counts,
+                             state->spikes, 1, rng);
+    limit = slm_min3(state->budget[winner], num_connected, num_free);
+    while (pairs < limit && slm_key(counts, state->spikes, state->addable[pairs])
+                                > slm_key(counts, state->spikes, state->removable[pairs])) {
+        ++pairs;
+    }
+    return pairs;
+}
+#else
+/* rewire="sample": move min(budget, |R|, |A|) uniformly chosen connections on inactive inputs
+ * (R) to uniformly chosen active unconnected inputs (A), removals drawn first; the chosen ones
+ * go to the front of removable / addable. Returns their number. */
+static uint32_t slm_pick_pairs(slm_state_t *state, uint32_t winner)
+{
+    const uint32_t *mask = state->masks + winner * SLM_MASK_WORDS;
+    uint32_t k, num_off = 0, num_on = 0, swaps;
+    for (k = 0; k < SLM_MASK_WORDS; ++k) {
+        uint32_t off = mask[k] & ~state->spikes[k], on = state->spikes[k] & ~mask[k];
+        while (off != 0u) { /* ascending input order */
+            uint32_t low = off & (~off + 1u), bit = 0;
+            while ((low >> bit) != 1u) {
+                ++bit;
+            }
+            state->removable[num_off++] = (slm_index_t)(k * 32u + bit);
+            off ^= low;
+        }
+        while (on != 0u) {
+            uint32_t low = on & (~on + 1u), bit = 0;
+            while ((low >> bit) != 1u) {
+                ++bit;
+            }
+            state->addable[num_on++] = (slm_index_t)(k * 32u + bit);
+            on ^= low;
+        }
+    }
+    swaps = slm_min3(state->budget[winner], num_off, num_on);
+    if (swaps > 0u) {
+        uint64_t rng = slm_sample(state->removable, num_off, swaps, slm_stream(state));
+        (void)slm_sample(state->addable, num_on, swaps, rng);
+    }
+    return swaps;
+}
+#endif
+
 int32_t slm_learn(slm_state_t *state, const uint8_t *sample, int32_t label)
 {
     const uint8_t *levels;
-    uint32_t first, stop, j, k, num_off = 0, num_on = 0, swaps;
+    uint32_t first, stop, j, k, swaps;
     int32_t winner = -1, best = -1, budget;
     uint32_t *mask;
     if (label < -1 || label >= (int32_t)state->num_classes) {
@@ -452,36 +581,8 @@ int32_t slm_learn(slm_state_t *state, const uint8_t *sample, int32_t label)
         return SLM_SKIPPED;
     }
     mask = state->masks + (uint32_t)winner * SLM_MASK_WORDS;
-    for (k = 0; k < SLM_MASK_WORDS; ++k) {
-        uint32_t off = mask[k] & ~state->spikes[k], on = state->spikes[k] & ~mask[k];
-        while (off != 0u) { /* ascending input order */
-            uint32_t low = off & (~off + 1u), bit = 0;
-            while ((low >> bit) != 1u) {
-                ++bit;
-            }
-            state->removable[num_off++] = (slm_index_t)(k * 32u + bit);
-            off ^= low;
-        }
-        while (on != 0u) {
-            uint32_t low = on & (~on + 1u), bit = 0;
-            while ((low >> bit) != 1u) {
-                ++bit;
-            }
-            state->addable[num_on++] = (slm_index_t)(k * 32u + bit);
-            on ^= low;
-        }
-    }
-    swaps = state->budget[winner];
-    if (num_off < swaps) {
-        swaps = num_off;
-    }
-    if (num_on < swaps) {
-        swaps = num_on;
-    }
+    swaps = slm_pick_pairs(state, (uint32_t)winner);
     if (swaps > 0u) {
-        uint64_t rng = SLM_SEED ^ slm_mix64(state->rng_counter ^ UINT64_C(0xD1B54A32D192ED03));
-        rng = slm_sample(state->removable, num_off, swaps, slm_mix64(rng));
-        (void)slm_sample(state->addable, num_on, swaps, rng);
         for (k = 0; k < swaps; ++k) {
             uint32_t r = state->removable[k], a = state->addable[k];
             mask[r >> 5] &= ~((uint32_t)1u << (r & 31u));
@@ -616,11 +717,6 @@ static void slm_pcg64_seed(slm_pcg64_t *g, uint64_t seed, uint32_t stream)
     slm_pcg64_step(g);
 }
 
-static int slm_has_bit(const uint32_t *mask, uint32_t bit)
-{
-    return (int)((mask[bit >> 5] >> (bit & 31u)) & 1u);
-}
-
 /* The seeded fresh mask of neuron `neuron`: SLM_NUM_WEIGHTS distinct inputs. */
 static void slm_fresh_mask(slm_state_t *state, uint32_t neuron)
 {
@@ -670,6 +766,12 @@ int32_t slm_add_class(slm_state_t *state)
         state->budget[j] = (slm_count_t)SLM_INITIAL_BUDGET;
         state->wins[j] = 0;
     }
+#if SLM_REWIRE_FREQUENT
+    for (j = first * SLM_LEARN_INPUTS;
+         j < (first + SLM_NEURONS_PER_CLASS) * SLM_LEARN_INPUTS; ++j) {
+        state->activity[j] = 0; /* fresh neurons count from zero */
+    }
+#endif
     state->units = (uint16_t)(first + SLM_NEURONS_PER_CLASS);
     state->num_classes += 1u;
     return (int32_t)state->num_classes;
@@ -686,6 +788,11 @@ void slm_init(slm_state_t *state)
         state->budget[j] = slm_initial_budget[j];
         state->wins[j] = slm_initial_wins[j];
     }
+#if SLM_REWIRE_FREQUENT
+    for (j = 0; j < SLM_INITIAL_UNITS * SLM_LEARN_INPUTS; ++j) {
+        state->activity[j] = slm_initial_activity[j];
+    }
+#endif
     state->rng_counter = SLM_INITIAL_RNG_COUNTER;
     state->units = SLM_INITIAL_UNITS;
     state->num_classes = SLM_INITIAL_CLASSES;

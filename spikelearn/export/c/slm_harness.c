@@ -10,7 +10,9 @@
  *   'A'                      slm_add_class                   -> int32 classes / code
  *   'S'                      learning state                  -> int32 units, int32 classes,
  *                               uint64 rng_counter, uint32 masks[units * SLM_MASK_WORDS],
- *                               int32 vigilance[units], int32 budget[units], uint32 wins[units]
+ *                               int32 vigilance[units], int32 budget[units], uint32 wins[units],
+ *                               int32 rows, int32 activity[rows * SLM_LEARN_INPUTS] (rows:
+ *                               units with rewire="frequent", else 0; neuron-major)
  *   'M'                      sizes                           -> int32 sizeof(slm_state_t)
  * Exit status 0, or 1 on an I/O error or an unknown command. */
 #include <stdio.h>
@@ -40,10 +42,18 @@ static int dump_state(FILE *out)
     for (j = 0; ok && j < state.units; ++j) {
         ok = write_i32(out, (int32_t)state.budget[j]);
     }
-    return ok && fwrite(state.wins, sizeof(uint32_t), state.units, out) == state.units;
+    ok = ok && fwrite(state.wins, sizeof(uint32_t), state.units, out) == state.units;
+#if SLM_REWIRE_FREQUENT
+    return ok && write_i32(out, (int32_t)state.units)
+           && fwrite(state.activity, sizeof(int32_t), (size_t)state.units * SLM_LEARN_INPUTS, out)
+                  == (size_t)state.units * SLM_LEARN_INPUTS;
+#else
+    return ok && write_i32(out, 0);
+#endif
 #else
     uint64_t zero = 0;
-    return write_i32(out, 0) && write_i32(out, 0) && fwrite(&zero, sizeof zero, 1, out) == 1;
+    return write_i32(out, 0) && write_i32(out, 0) && fwrite(&zero, sizeof zero, 1, out) == 1
+           && write_i32(out, 0);
 #endif
 }
 

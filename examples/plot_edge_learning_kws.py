@@ -30,7 +30,7 @@ print("classes:", model.num_classes, "| known words:", ", ".join(info["words"]))
 print("new words to learn:", ", ".join(info["new_words"]))
 
 # %%
-# The demo data are features of speakers the model never heard (``old_features``, 60 per
+# The demo data are features of speakers the model never heard (``old_features``, 150 per
 # known class) and raw audio of the three new words, 10 utterances each by three speakers.
 demo = zoo.load_demo_data("ds_cnn_kws")
 old_x, old_y = demo["old_features"], demo["old_labels"]

@@ -85,7 +85,7 @@ plt.show()
 # ``num_weights``
 # ---------------
 # The number of connections per neuron, relative to the number of spikes per sample
-# (about 22 here). A neuron's potential cannot exceed ``num_weights``; connections beyond
+# (about 23 here). A neuron's potential cannot exceed ``num_weights``; connections beyond
 # the spikes of the pattern it learned cannot find an active input and stay random. The
 # best values sit around the mean spike count, where ``choose_num_weights`` (1.2 x the
 # mean) lands.

@@ -56,7 +56,7 @@ plt.show()
 # depthwise part is counted per event and the pointwise part per window that holds at least
 # one event, so a 3x3 window over a half-silent map is still mostly active: the saving is
 # largest where the input is sparse and has no spatial extent, as in the learning layer,
-# whose 64 inputs carry about 22 spikes. (The dense MACs of the input layer also count the
+# whose 64 inputs carry about 23 spikes. (The dense MACs of the input layer also count the
 # zero padding at the edges, which events never reach.)
 synaptic = np.array([stats["layers"][n]["synaptic_ops"] for n in names])
 dense = np.array([stats["layers"][n]["dense_macs"] for n in names])

@@ -73,7 +73,7 @@ def run_demo(*, shots: int = 4, augmentations: int = 40, speaker: int | None = N
     warm.add_classes(1)
     warm.fit(old_x[:2], [0, warm.num_classes - 1])
     result = learn_words(model, [data["new_audio"][rows] for rows in train_rows],
-                         augmentations=augmentations, seed=seed)
+                         names=new_words, augmentations=augmentations, seed=seed)
 
     from spikelearn.datasets.features import extract_features
 

@@ -289,16 +289,14 @@ def learn_command(
     if old is None:
         raise NotCompiledError(f"{model}: the last layer is not compiled for learning; compile "
                                "it with Model.compile(Competitive(...)) and save it first")
-    names = (engine.class_names or [])[:old]
-    names += [f"class_{index}" for index in range(len(names), old)]
-    taken = sorted(set(words) & set(names))
-    if taken:
+    taken = sorted(set(words) & set(engine.class_names or []))
+    if taken:  # checked before reading any clip
         raise ValueError(f"{taken} already name classes of {model}; choose new words")
     report = Report(json_output, quiet)
     clips = [np.stack([read_clip(path) for path in paths]) for paths in words.values()]
     with report.status("augmenting, MFCC and learning on the device..."):
-        result = learn_words(engine, clips, augmentations=shots_augment, seed=seed)
-    engine.class_names = names + list(words)
+        result = learn_words(engine, clips, names=list(words), augmentations=shots_augment,
+                             seed=seed)
     engine.save(output)
     rows = [{"word": name, "class": label, "clips": len(paths),
              "samples": len(paths) * max(shots_augment, 1)}

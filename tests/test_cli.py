@@ -3,19 +3,15 @@ with its JSON output and its user errors (exit code 1, one line, no traceback)."
 
 from __future__ import annotations
 
-import hashlib
-import http.server
 import importlib.util
 import json
 import shutil
 import subprocess
 import sys
-import tarfile
-import threading
-from functools import partial
 
 import numpy as np
 import pytest
+from loopback import serve_archive
 from typer.testing import CliRunner
 
 from spikelearn.cli import app
@@ -301,11 +297,6 @@ def test_data_synth_writes_features_for_evaluate(tmp_path, learned):
                       "without duplicates")
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def served_archive(tmp_path):
     """(url, sha256) of a three-clip archive in the Speech Commands layout on 127.0.0.1."""
@@ -319,18 +310,8 @@ def served_archive(tmp_path):
     (source / "testing_list.txt").write_text("yes/aa11_nohash_0.wav\nbed/cc33_nohash_0.wav\n")
     www = tmp_path / "www"
     www.mkdir()
-    with tarfile.open(www / "sc.tar.gz", "w:gz") as tar:
-        for path in sorted(source.iterdir()):
-            tar.add(path, arcname=f"./{path.name}")
-    digest = hashlib.sha256((www / "sc.tar.gz").read_bytes()).hexdigest()
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), partial(_QuietHandler, directory=str(www)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/sc.tar.gz", digest
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serve_archive(source, www) as served:
+        yield served
 
 
 def test_data_speech_commands(served_archive, tmp_path):

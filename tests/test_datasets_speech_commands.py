@@ -1,13 +1,9 @@
 """Speech Commands loader against a small archive served on 127.0.0.1."""
 
-import hashlib
-import http.server
-import tarfile
-import threading
-from functools import partial
 
 import numpy as np
 import pytest
+from loopback import serve_archive
 
 from spikelearn.datasets import (
     WORDS_12,
@@ -25,11 +21,6 @@ VALIDATION = ["yes/bb22_nohash_0.wav", "bed/ee55_nohash_0.wav"]
 TESTING = ["yes/cc33_nohash_0.wav", "go/dd44_nohash_0.wav"]
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def served_archive(tmp_path_factory):
     """(url, sha256) of a tiny archive in the Speech Commands layout, served over HTTP."""
@@ -44,19 +35,8 @@ def served_archive(tmp_path_factory):
     (src / "validation_list.txt").write_text("\n".join(VALIDATION) + "\n")
     (src / "testing_list.txt").write_text("\n".join(TESTING) + "\n")
     www = tmp_path_factory.mktemp("www")
-    archive = www / "sc.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        for p in sorted(src.iterdir()):
-            tar.add(p, arcname=f"./{p.name}")
-    sha = hashlib.sha256(archive.read_bytes()).hexdigest()
-    handler = partial(_QuietHandler, directory=str(www))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/sc.tar.gz", sha
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serve_archive(src, www) as served:
+        yield served
 
 
 def test_fetch_and_load_splits(served_archive, tmp_path):

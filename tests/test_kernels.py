@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from engine_helpers import randomize_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,15 +14,7 @@ from spikelearn.model import _fused_plan
 
 
 def randomize(model, rng):
-    for layer in model.layers:
-        for name, spec in layer.variable_specs().items():
-            if name in ("weights", "depthwise", "pointwise"):
-                layer.set_variable(name, rng.integers(spec.low, spec.high + 1, spec.shape))
-            elif name == "bias":
-                layer.set_variable(name, rng.integers(-40, 41, spec.shape))
-            elif name == "thresholds":
-                layer.set_variable(name, np.sort(rng.integers(-20, 150, spec.shape), axis=1))
-    return model
+    return randomize_model(model, rng, bias=40, thresholds=(-20, 150))
 
 
 @st.composite

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from engine_helpers import randomize_layer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,16 +22,9 @@ from spikelearn.layers.base import weight_range, window_geometry
 from spikelearn.layers.reference import reference_call
 
 
-def randomize(layer, rng, bias=20, threshold_high=40):
+def randomize(layer, rng):
     """Random in-range weights, small biases and sorted random thresholds."""
-    for name, spec in layer.variable_specs().items():
-        if name in ("weights", "depthwise", "pointwise"):
-            layer.set_variable(name, rng.integers(spec.low, spec.high + 1, spec.shape))
-        elif name == "bias":
-            layer.set_variable(name, rng.integers(-bias, bias + 1, spec.shape))
-        elif name == "thresholds":
-            values = rng.integers(-threshold_high // 4, threshold_high, spec.shape)
-            layer.set_variable(name, np.sort(values, axis=1))
+    randomize_layer(layer, rng, bias=20, thresholds=(-10, 40))
 
 
 def sparse_levels(rng, shape, bits, sparsity):

@@ -6,6 +6,7 @@ import io
 
 import numpy as np
 import pytest
+from engine_helpers import randomize_model
 from rich.console import Console
 
 import spikelearn
@@ -14,26 +15,13 @@ from spikelearn.layers.reference import reference_call
 from spikelearn.summary import summary_rows
 
 
-def randomize(model, seed=0):
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        for name, spec in layer.variable_specs().items():
-            if name in ("weights", "depthwise", "pointwise"):
-                layer.set_variable(name, rng.integers(spec.low, spec.high + 1, spec.shape))
-            elif name == "bias":
-                layer.set_variable(name, rng.integers(-30, 31, spec.shape))
-            elif name == "thresholds":
-                layer.set_variable(name, np.sort(rng.integers(0, 120, spec.shape), axis=1))
-    return model
-
-
 def small_model():
-    return randomize(Model([
+    return randomize_model(Model([
         InputConv2D((9, 6, 1), 8, 3, strides=2, name="input"),
         SeparableConv2D(8, pool="max"),
         Conv2D(6, 1, activation_bits=1, pool="global_avg"),
         FullyConnected(4, weight_bits=2),
-    ]))
+    ]), np.random.default_rng(0), bias=30, thresholds=(0, 120))
 
 
 @pytest.fixture(scope="module")

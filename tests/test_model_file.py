@@ -7,6 +7,7 @@ import os
 import h5py
 import numpy as np
 import pytest
+from engine_helpers import randomize_model
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -25,12 +26,7 @@ def trained_model(seed=0):
     model = Model([InputConv2D((6, 5, 1), 4, 3, strides=2, pool="max", pool_padding="same"),
                    SeparableConv2D(4, activation_bits=1, pool="global_avg"),
                    FullyConnected(6, weight_bits=1, name="head")])
-    for layer in model.layers:
-        for name, spec in layer.variable_specs().items():
-            if name in ("weights", "depthwise", "pointwise"):
-                layer.set_variable(name, rng.integers(spec.low, spec.high + 1, spec.shape))
-            elif name == "thresholds":
-                layer.set_variable(name, np.sort(rng.integers(0, 90, spec.shape), axis=1))
+    randomize_model(model, rng, thresholds=(0, 90))
     head = model.get_layer("head")
     head.set_variable("output_scale", rng.random(6).astype(np.float32))
     head.variables["budget"] = rng.integers(0, 9, 6).astype(np.int32)  # learning state

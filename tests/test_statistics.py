@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from engine_helpers import randomize_model
 
 from spikelearn import (
     Conv2D,
@@ -20,13 +21,7 @@ def sparse_model(seed=0):
     rng = np.random.default_rng(seed)
     model = Model([InputConv2D((8, 6, 1), 6, 3, activation_bits=2), SeparableConv2D(5),
                    Conv2D(4, 3, strides=2, activation_bits=1), FullyConnected(3)])
-    for layer in model.layers:
-        for name, spec in layer.variable_specs().items():
-            if name in ("weights", "depthwise", "pointwise"):
-                layer.set_variable(name, rng.integers(spec.low, spec.high + 1, spec.shape))
-            elif name == "thresholds":
-                layer.set_variable(name, np.sort(rng.integers(0, 60, spec.shape), axis=1))
-    return model
+    return randomize_model(model, rng, thresholds=(0, 60))
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,12 @@ Needs espeak-ng (the corpus is regenerated or read from the cache with the setti
 zoo model was trained with). Prints a rich table and writes JSON::
 
     python benchmarks/edge_learning.py [--speakers N] [--shots 4] [--augmentations 40]
-                                       [--option rewire=frequent ...]
+                                       [--option rewire=frequent ...] [--score-neurons K]
+                                       [--split {test,validation}]
+
+``--score-neurons`` changes only the class readout of the loaded learning layer (no
+re-fit). ``--split validation`` takes learners and scores from the validation speakers: choose
+settings there, report them on ``test``.
 """
 
 from __future__ import annotations
@@ -63,6 +68,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="Competitive option for a re-fitted learning layer (repeatable)")
+    parser.add_argument("--score-neurons", type=int, default=None,
+                        help="class readout of the learning layer (default: the model's)")
+    parser.add_argument("--split", choices=("test", "validation"), default="test",
+                        help="speakers to learn from and score on (choose settings on "
+                             "validation, report test)")
     args = parser.parse_args()
     console = Console()
     options = dict(_parse_option(text) for text in args.option)
@@ -71,9 +81,9 @@ def main() -> None:
     recipe = meta["recipe"]
     preset = [w for w in DEFAULT_WORDS if w not in NEW_WORDS]
     old = make_corpus(recipe["num_speakers"], recipe["repetitions"], recipe["seed"],
-                      words=preset).get_split("test")
+                      words=preset).get_split(args.split)
     new = make_corpus(recipe["num_speakers"], recipe["new_word_repetitions"], recipe["seed"],
-                      words=list(NEW_WORDS)).get_split("test")
+                      words=list(NEW_WORDS)).get_split(args.split)
     train = make_corpus(recipe["num_speakers"], recipe["repetitions"], recipe["seed"],
                         words=preset).get_split("train")
     x_old, y_old = extract_features(old.audio), old.labels
@@ -84,6 +94,9 @@ def main() -> None:
     learning_layer_accuracy = meta["accuracy"]["learning_layer_test"]
     if options:
         base = _refit(base, meta, options, x_train, y_train)
+    if args.score_neurons is not None:
+        base.score_neurons = args.score_neurons
+    if options or args.score_neurons is not None or args.split != "test":
         learning_layer_accuracy = base.evaluate(x_old, y_old)
     saved = Path(tempfile.mkdtemp()) / "edge_learning_base.slm"
     base.save(saved)
@@ -157,6 +170,8 @@ def main() -> None:
         "converted_network_classifier": meta["accuracy"]["converted_engine_test"],
         "learning_layer": learning_layer_accuracy,
         "options": options,
+        "split": args.split,
+        "score_neurons": base.score_neurons,
         "offline_fit_samples_per_s": offline_rate,
         "summary": summary,
         "per_learner": rows,
@@ -173,7 +188,7 @@ def main() -> None:
     table.add_row("few-shot fit time", *(f"{1000 * s[k]:.1f} ms" for k in ("mean", "min", "max")))
     console.print(table)
     console.print(f"old classes before: {100 * old_before:.2f} %; converted network's own "
-                  f"classifier: {100 * report['converted_network_classifier']:.2f} %; "
+                  f"classifier (test): {100 * report['converted_network_classifier']:.2f} %; "
                   f"learning layer: {100 * report['learning_layer']:.2f} %; offline fit "
                   f"{offline_rate:,.0f} samples/s")
     RESULTS.mkdir(exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -160,6 +161,22 @@ def _fused_plan(layers: list[Layer], input_bits: int) -> tuple | None:
             concat(spacings or [np.zeros(0)]).astype(np.float64), np.array(sizes, np.int64))
 
 
+#: Fused plans a model keeps (e.g. up to the learning layer for ``fit``, and all layers).
+_PLAN_CACHE_SIZE = 4
+
+
+def _digest(layers: list[Layer]) -> bytes:
+    """BLAKE2b digest of the types, shapes, configs and arrays of ``layers``."""
+    digest = hashlib.blake2b(digest_size=16)
+    for layer in layers:
+        digest.update(repr((type(layer).__name__, layer.input_shape, layer.config)).encode())
+        for name in sorted(layer.variables):
+            value = np.ascontiguousarray(layer.variables[name])
+            digest.update(repr((name, value.dtype.str, value.shape)).encode())
+            digest.update(value.data)
+    return digest.digest()
+
+
 def _run_fused(plan: tuple, x: np.ndarray, out: np.ndarray) -> None:
     """Fill ``out`` (uint8 levels or int32 potentials, ``(n, h, w, c)``) from the model input
     ``x`` with :func:`spikelearn.layers.kernels.fused_forward`."""
@@ -196,6 +213,7 @@ class Model:
     def __init__(self, layers: Iterable[Layer] | str | os.PathLike | None = None):
         self._layers: list[Layer] = []
         self._class_names: list[str] | None = None
+        self._plans: dict[tuple[int, bytes], tuple | None] = {}
         if isinstance(layers, str | os.PathLike):
             from spikelearn.errors import ModelFileError
             from spikelearn.model_file import read_model_file
@@ -370,7 +388,7 @@ class Model:
         last = self._layers[stop - 1]
         dtype = np.uint8 if last.activation_bits is not None else np.int32
         out = np.empty((x.shape[0], *last.output_shape), dtype)
-        plan = None if observe is not None else _fused_plan(self._layers[:stop], self.input_bits)
+        plan = None if observe is not None else self._plan(stop)
         for start in range(0, x.shape[0], batch_size):
             levels = x[start:start + batch_size]
             with _threads_for(len(levels)):
@@ -384,6 +402,16 @@ class Model:
                     levels = result
             out[start:start + batch_size] = levels
         return out
+
+    def _plan(self, stop: int) -> tuple | None:
+        """The fused plan of the first ``stop`` layers, cached under a digest of their
+        configs and arrays (so that any change, in place or not, makes a new plan)."""
+        key = (stop, _digest(self._layers[:stop]))
+        if key not in self._plans:
+            if len(self._plans) >= _PLAN_CACHE_SIZE:
+                self._plans.pop(next(iter(self._plans)))
+            self._plans[key] = _fused_plan(self._layers[:stop], self.input_bits)
+        return self._plans[key]
 
     def predict(self, x: np.ndarray, *, batch_size: int = 1024) -> np.ndarray:
         """Float outputs: the last layer's potentials times its ``output_scale`` (when it has
@@ -408,6 +436,30 @@ class Model:
         if learning is None or "num_classes" not in learning:
             return None
         return int(learning["num_classes"])
+
+    @property
+    def score_neurons(self) -> int:
+        """Neurons per class that a class score averages: the compiled rule's
+        ``score_neurons`` (see :class:`~spikelearn.learning.Competitive`), else 1.
+
+        Settable on a compiled model (saved with it); learning does not depend on it.
+
+        Raises
+        ------
+        NotCompiledError
+            When set on a model that is not compiled.
+        LearningError
+            When set outside ``[1, neurons per class]``.
+        """
+        if self.num_classes is None:
+            return 1
+        return int(self._layers[-1].config["learning"].get("score_neurons", 1))
+
+    @score_neurons.setter
+    def score_neurons(self, value: int) -> None:
+        from spikelearn.learning.training import set_score_neurons
+
+        set_score_neurons(self, value)
 
     @property
     def class_names(self) -> list[str] | None:
@@ -442,57 +494,63 @@ class Model:
         self._class_names = names
 
     def class_scores(self, x: np.ndarray, num_classes: int | None = None, *,
-                     batch_size: int = 1024) -> np.ndarray:
-        """Score of every class: the maximum :meth:`predict` output over the class's neurons.
+                     score_neurons: int | None = None, batch_size: int = 1024) -> np.ndarray:
+        """Score of every class: the mean :meth:`predict` output of its ``score_neurons`` most
+        excited neurons (``1``: the maximum over the class's neurons).
 
-        ``num_classes`` as in :meth:`predict_classes`.
+        ``num_classes`` as in :meth:`predict_classes`; ``score_neurons`` defaults to the
+        compiled rule's (:class:`~spikelearn.learning.Competitive`), else 1.
 
         Returns
         -------
         numpy.ndarray of float32, shape (n, num_classes)
         """
-        scores = self.predict(x, batch_size=batch_size).reshape(len(x), -1)
+        return self._class_scores(x, num_classes, score_neurons, batch_size)[0]
+
+    def _class_scores(self, x, num_classes, score_neurons, batch_size):
+        """Class scores and best neuron outputs, see :func:`spikelearn.learning.scores`."""
+        from spikelearn.learning.scores import class_scores
+
+        outputs = self.predict(x, batch_size=batch_size).reshape(len(x), -1)
+        compiled = self.num_classes
+        if score_neurons is None:
+            score_neurons = self.score_neurons if num_classes in (None, compiled) else 1
         if num_classes is None:
-            num_classes = self.num_classes
-        if num_classes is None:
-            return scores
-        units = scores.shape[1]
-        if int(num_classes) != num_classes or num_classes < 1 or units % num_classes:
-            raise ValueError(f"num_classes must be a positive divisor of the {units} output "
-                             f"neurons, got {num_classes!r}")
-        return scores.reshape(len(x), int(num_classes), units // int(num_classes)).max(axis=2)
+            num_classes = compiled or outputs.shape[1]
+        return class_scores(outputs, num_classes, score_neurons)
 
     def predict_classes(self, x: np.ndarray, num_classes: int | None = None, *,
-                        batch_size: int = 1024,
+                        score_neurons: int | None = None, batch_size: int = 1024,
                         abstain_margin: float | None = None) -> np.ndarray:
         """Predicted class of each sample.
 
         ``num_classes`` defaults to the compiled learning layer's classes (:attr:`num_classes`);
         on a model that is not compiled, the default scores each output neuron as a class.
         With ``num_classes``, class ``k`` owns the contiguous neurons
-        ``[k * npc, (k + 1) * npc)``, ``npc = units // num_classes``, and scores the maximum of
-        them; the lowest class index wins ties. With ``abstain_margin`` (a number >= 0) the
-        answer is ``-1`` when the best score is <= 0 or beats the runner-up by less than the
-        margin (see :func:`spikelearn.learning.scores.argmax_or_abstain`).
+        ``[k * npc, (k + 1) * npc)``, ``npc = units // num_classes``, and its score is the
+        mean output of its ``score_neurons`` most excited neurons (see :meth:`class_scores`;
+        ``1``: the maximum). The best score wins; among equal scores the class with the higher
+        best neuron output, then the lowest class index. With ``abstain_margin`` (a number
+        >= 0) the answer is ``-1`` when the best score is <= 0 or beats the runner-up by less
+        than the margin (see :func:`spikelearn.learning.scores.argmax_or_abstain`).
 
         Returns
         -------
         numpy.ndarray of int64, shape (n,)
         """
-        scores = self.class_scores(x, num_classes, batch_size=batch_size)
-        if abstain_margin is not None:
-            from spikelearn.learning.scores import argmax_or_abstain
+        from spikelearn.learning.scores import argmax_or_abstain
 
-            return argmax_or_abstain(scores, abstain_margin)
-        return scores.argmax(axis=1)
+        scores, maxima = self._class_scores(x, num_classes, score_neurons, batch_size)
+        return argmax_or_abstain(scores, abstain_margin, tie_break=maxima)
 
     def evaluate(self, x: np.ndarray, y: np.ndarray, num_classes: int | None = None, *,
-                 batch_size: int = 1024) -> float:
+                 score_neurons: int | None = None, batch_size: int = 1024) -> float:
         """Accuracy of :meth:`predict_classes` against integer labels ``y`` of shape (n,)."""
         y = np.asarray(y)
         if y.shape != (len(x),):
             raise ValueError(f"labels must have shape ({len(x)},), got {y.shape}")
-        predicted = self.predict_classes(x, num_classes, batch_size=batch_size)
+        predicted = self.predict_classes(x, num_classes, score_neurons=score_neurons,
+                                         batch_size=batch_size)
         return float(np.mean(predicted == y)) if len(y) else 0.0
 
     # -- on-device learning (see spikelearn.learning) -----------------------------------------

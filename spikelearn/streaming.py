@@ -37,6 +37,7 @@ from spikelearn.errors import DataError
 from spikelearn.layers import Conv2D, FullyConnected, InputData, SeparableConv2D
 from spikelearn.layers.base import SpatialLayer
 from spikelearn.layers.kernels import activate, depthwise_sums
+from spikelearn.learning.scores import class_scores
 
 #: Samples per hop (20 ms): one new MFCC frame.
 HOP_SAMPLES = features.FRAME_STEP
@@ -491,8 +492,9 @@ class Stream:
     """Keyword spotting on continuous audio.
 
     Per 20 ms hop: one MFCC frame, one incremental evaluation of the network on the last
-    second (:class:`StreamingNetwork`), class scores (maximum over each class's neurons,
-    like :meth:`spikelearn.Model.class_scores`), posteriors ``softmax(scores /
+    second (:class:`StreamingNetwork`), class scores (of the model's
+    :attr:`~spikelearn.Model.score_neurons` best neurons of each class, like
+    :meth:`spikelearn.Model.class_scores`), posteriors ``softmax(scores /
     temperature)``, a moving average over ``smoothing`` seconds, and a detection of the best
     class not in ``ignore`` when its smoothed posterior reaches ``threshold`` outside the
     refractory period of the previous detection.
@@ -558,6 +560,8 @@ class Stream:
             raise ValueError(f"got {len(words)} words for {num_classes} classes")
         self.words = words
         self.num_classes = num_classes
+        compiled = getattr(model, "num_classes", None)
+        self.score_neurons = model.score_neurons if num_classes == compiled else 1
         self.smoothing_hops = max(1, round(smoothing / HOP_SECONDS))
         self.threshold = float(threshold)
         self.refractory_s = float(refractory_s)
@@ -576,9 +580,10 @@ class Stream:
         self._quiet_until = -np.inf
 
     def scores(self, outputs: np.ndarray) -> np.ndarray:
-        """Class scores ``(m, num_classes)`` of network outputs ``(m, 1, 1, units)``."""
-        flat = outputs.reshape(len(outputs), self.num_classes, -1 if len(outputs) else 0)
-        return flat.max(axis=2).astype(np.float64)
+        """Class scores ``(m, num_classes)`` of network outputs ``(m, 1, 1, units)``, as
+        :meth:`spikelearn.Model.class_scores` computes them."""
+        flat = outputs.reshape(len(outputs), -1)
+        return class_scores(flat, self.num_classes, self.score_neurons)[0].astype(np.float64)
 
     def posteriors(self, scores: np.ndarray) -> np.ndarray:
         """``softmax(scores / temperature)`` per row."""

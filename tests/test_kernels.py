@@ -151,3 +151,28 @@ def test_spaced_levels_floor_negative_quotients():
                                            (multiplier, start, step)), count, level)
     np.testing.assert_array_equal(level, activate(pot, thresholds))
     assert 0 < level.mean() < count
+
+
+def test_cached_plans_follow_every_change_of_the_layers():
+    rng = np.random.default_rng(5)
+    model = randomize(Model([InputConv2D((6, 5, 1), 4, 3, weight_bits=8, activation_bits=4),
+                             SeparableConv2D(4, 3, activation_bits=1, pool="global_avg"),
+                             FullyConnected(3, weight_bits=4)]), rng)
+    x = rng.integers(0, 256, (12, 6, 5, 1)).astype(np.uint8)
+
+    def chained():
+        out = x
+        for layer in model.layers:
+            out = reference_call(layer, out)
+        return out
+
+    np.testing.assert_array_equal(model.forward(x), chained())
+    assert len(model._plans) == 1
+    np.testing.assert_array_equal(model.forward(x, until=-2), model.layers[1].call(
+        model.layers[0].call(x)))
+    assert len(model._plans) == 2  # a plan per depth
+    model.layers[-1].variables["weights"][0] += 1  # in place: no setter sees it
+    np.testing.assert_array_equal(model.forward(x), chained())
+    model.layers[0].set_variable("thresholds", model.layers[0].variables["thresholds"] + 7)
+    np.testing.assert_array_equal(model.forward(x), chained())
+    assert len(model._plans) <= 4  # bounded

@@ -221,3 +221,18 @@ def test_score_detections():
     assert result["false_alarms_per_hour"] == pytest.approx(3 / 0.01)
     assert result["latency_s"] == pytest.approx(0.4)
     assert np.isnan(score_detections([], recording)["latency_s"])
+
+
+def test_stream_scores_follow_the_model_readout():
+    from spikelearn.learning import Competitive
+    from spikelearn.learning.scores import class_scores
+
+    model = _random_model()
+    model.compile(Competitive(2, CLASSES, score_neurons=NEURONS, seed=0))
+    stream = Stream(model, words=["yes", "no", "_silence_"])
+    assert stream.score_neurons == NEURONS
+    outputs = np.random.default_rng(1).integers(0, 5, (6, 1, 1, CLASSES * NEURONS))
+    expected = outputs.reshape(6, CLASSES, NEURONS).mean(axis=2)
+    np.testing.assert_allclose(stream.scores(outputs), expected, rtol=1e-6)
+    np.testing.assert_array_equal(stream.scores(outputs),
+                                  class_scores(outputs.reshape(6, -1), CLASSES, NEURONS)[0])

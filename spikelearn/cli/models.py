@@ -22,24 +22,33 @@ from spikelearn.cli._common import (
     user_errors,
 )
 from spikelearn.errors import DataError, NotCompiledError
+from spikelearn.learning.scores import argmax_or_abstain
+from spikelearn.learning.scores import class_scores as scores_of_classes
 
 if TYPE_CHECKING:
     from spikelearn.model import Model
 
 
-def class_scores(model: Model, x: np.ndarray, report: Report) -> np.ndarray:
-    """:meth:`Model.class_scores` in chunks with a progress bar; float32 (n, classes)."""
-    scores = []
+def class_scores(model: Model, x: np.ndarray, report: Report) -> tuple[np.ndarray, np.ndarray]:
+    """Class scores (as :meth:`Model.class_scores`) and best neuron outputs, both float32
+    (n, classes), in chunks with a progress bar."""
+    outputs = []
     with report.progress() as progress:
         task = progress.add_task("running the engine", total=len(x))
         for start in range(0, len(x), 4 * CHUNK):
-            scores.append(model.class_scores(x[start:start + 4 * CHUNK]))
-            progress.advance(task, len(scores[-1]))
-    return np.concatenate(scores) if scores else np.zeros((0, _num_classes(model)), np.float32)
+            outputs.append(model.predict(x[start:start + 4 * CHUNK]).reshape(-1, _units(model)))
+            progress.advance(task, len(outputs[-1]))
+    outputs = np.concatenate(outputs) if outputs else np.zeros((0, _units(model)), np.float32)
+    scores, maxima = scores_of_classes(outputs, _num_classes(model), model.score_neurons)
+    return scores, maxima.astype(np.float32)
+
+
+def _units(model: Model) -> int:
+    return int(np.prod(model.output_shape))
 
 
 def _num_classes(model: Model) -> int:
-    return model.num_classes or int(np.prod(model.output_shape))
+    return model.num_classes or _units(model)
 
 
 def _class_name(model: Model, index: int) -> str | None:
@@ -199,7 +208,8 @@ def evaluate_command(
     engine = load_model(model)
     report = Report(json_output, quiet)
     x, y = _labelled_features(Path(data), engine, report)
-    predicted = class_scores(engine, x, report).argmax(axis=1)
+    scores, maxima = class_scores(engine, x, report)
+    predicted = argmax_or_abstain(scores, tie_break=maxima)
     rows = []
     for label in np.unique(y):
         hits = predicted[y == label] == label
@@ -228,7 +238,8 @@ def predict_command(
 ) -> None:
     """Print the predicted class (its word when the model has class names) of each clip.
 
-    The score is the class's best neuron output. Shorter clips are zero-padded, longer ones
+    The score is the class's best neuron output (or the mean of its ``score_neurons`` best, as
+    the model was compiled). Shorter clips are zero-padded, longer ones
     trimmed to 1 s.
 
     Example: ``spikelearn predict kws.slm yes.wav no.wav --top-k 3``
@@ -236,11 +247,11 @@ def predict_command(
     engine = load_model(model)
     report = Report(json_output, quiet)
     paths = [Path(clip) for clip in clips]
-    scores = class_scores(engine, featurize_files(paths, report), report)
+    scores, maxima = class_scores(engine, featurize_files(paths, report), report)
     k = min(top_k, scores.shape[1])
     results = []
-    for path, row in zip(paths, scores, strict=True):
-        best = np.argsort(-row, kind="stable")[:k]
+    for path, row, row_maxima in zip(paths, scores, maxima, strict=True):
+        best = np.lexsort((-row_maxima, -row))[:k]  # as Model.predict_classes orders them
         results.append({"clip": str(path), "class": int(best[0]),
                         "name": _class_name(engine, int(best[0])), "score": float(row[best[0]]),
                         "top_k": [{"class": int(c), "name": _class_name(engine, int(c)),

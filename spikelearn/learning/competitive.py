@@ -33,9 +33,10 @@ FLOAT_OPTIONS = (
 #: Values of the ``rewire`` option of :class:`Competitive`.
 REWIRE_MODES = ("sample", "frequent")
 #: Every option of :class:`Competitive`, in signature order.
-OPTIONS = ("num_weights", "num_classes", *FLOAT_OPTIONS, "recruit", "rewire", "seed")
+OPTIONS = ("num_weights", "num_classes", *FLOAT_OPTIONS, "recruit", "rewire", "score_neurons",
+           "seed")
 #: Default of each option that a saved config may lack (files written before it existed).
-OPTION_DEFAULTS = {"rewire": "sample"}
+OPTION_DEFAULTS = {"rewire": "sample", "score_neurons": 1}
 
 
 def exact_fraction(value):
@@ -91,6 +92,12 @@ class Competitive:
         inputs (at most ``budget`` per step, only to strictly more frequent inputs; on equal
         counts the current sample's active inputs win). The mask converges to the neuron's
         binary centroid: the ``num_weights`` most frequent inputs of its samples.
+    score_neurons : int, default 1
+        How the layer's classes are read out (learning does not use it): the score of a class
+        is the mean potential of its ``score_neurons`` most excited neurons, at most the
+        neurons per class. ``1`` (the reference) takes the best neuron alone; a few neurons
+        (e.g. 5 of 15) break the frequent ties of 1-bit potentials by how many of a class's
+        neurons agree (see :meth:`spikelearn.Model.predict_classes`).
     seed : int or None, default None
         Seed of the connection masks and of the choice of moved connections. ``None`` draws one
         at compile time; the drawn seed is stored with the model so that it stays reproducible.
@@ -119,7 +126,9 @@ class Competitive:
       reference learns the samples before a bad label, and treats any negative label as -1);
     - ``recruit=True`` (off by default) learns samples the reference drops;
     - ``rewire="frequent"`` (off by default) replaces the sample-driven rewiring by the
-      activity counters.
+      activity counters;
+    - ``score_neurons > 1`` (off by default) scores a class by several of its neurons, and
+      equal scores go to the class with the higher best neuron (not to the lowest index).
 
     Examples
     --------
@@ -147,6 +156,7 @@ class Competitive:
         plasticity_decay=0.25,
         recruit=False,
         rewire="sample",
+        score_neurons=1,
         seed=None,
     ):
         self.num_weights = num_weights
@@ -157,6 +167,7 @@ class Competitive:
         self.plasticity_decay = plasticity_decay
         self.recruit = recruit
         self.rewire = rewire
+        self.score_neurons = score_neurons
         self.seed = seed
 
     def __repr__(self):
@@ -202,6 +213,10 @@ class Competitive:
         if self.rewire not in REWIRE_MODES:
             raise LearningError(f"{rule}: rewire must be one of {REWIRE_MODES}, got "
                                 f"{self.rewire!r}")
+        per_class = units // self.num_classes
+        if not _is_int(self.score_neurons) or not 1 <= self.score_neurons <= per_class:
+            raise LearningError(f"{rule}: score_neurons must be an integer in [1, {per_class}] "
+                                f"(the neurons per class), got {self.score_neurons!r}")
         if self.seed is not None and (not _is_int(self.seed) or not 0 <= self.seed < 2**63):
             raise LearningError(f"{rule}: seed must be None or an integer in [0, 2**63), got "
                                 f"{self.seed!r}")

@@ -108,6 +108,15 @@ def add_classes(model, num_new):
     _store(layer, rule, state)
 
 
+def set_score_neurons(model, value):
+    """Change the compiled rule's ``score_neurons`` (see ``Model.score_neurons``)."""
+    layer = learning_layer(model)
+    rule = optimizer(model)
+    rule.score_neurons = value
+    rule.validate(layer.variables["weights"].shape[0], layer.config["units"])
+    layer.config[CONFIG_KEY]["score_neurons"] = int(value)
+
+
 def _state(layer):
     """The learning state of ``layer`` as a dict of its (shared, not copied) arrays."""
     return {name: layer.variables[name] for name in ("weights", *STATE_NAMES)
@@ -126,6 +135,7 @@ def _store(layer, rule, state):
         num_classes=int(config["num_classes"]),
         recruit=bool(config["recruit"]),
         rewire=str(config["rewire"]),
+        score_neurons=int(config["score_neurons"]),
         seed=int(config["seed"]),
         **{name: float(config[name]) for name in FLOAT_OPTIONS},
     )

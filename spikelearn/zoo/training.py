@@ -34,9 +34,11 @@ class RecipeConfig:
     repetitions: int = 3
     new_word_repetitions: int = 10
     seed: int = 0
-    augmented_copies: int = 1
+    augmented_copies: int = 2
+    #: Augmented copies get a random pitch shift within +-this many semitones (0: none).
+    pitch_semitones: float = 2.0
     float_epochs: int = 30
-    qat_epochs: int = 12
+    qat_epochs: int = 20
     batch_size: int = 128
     learning_rate: float = 3e-3
     neurons_per_class: int = 15
@@ -156,8 +158,11 @@ def train(out_dir: str | os.PathLike, config: RecipeConfig | None = None, *,
     if config.augmented_copies:
         # In chunks: augmentation works on whole batches and would hold several GB at once.
         chunk = 2000
+        shift = config.pitch_semitones
+        pitch = (-shift, shift) if shift else None
         extra = [_features(augment(train_set.audio[start:start + chunk],
-                                   n=config.augmented_copies, seed=config.seed + start))
+                                   n=config.augmented_copies, seed=config.seed + start,
+                                   pitch_semitones=pitch))
                  for start in range(0, len(y_train), chunk)]
         x_fit = np.concatenate([x_train, *extra])
         y_fit = np.concatenate([y_train, np.repeat(y_train, config.augmented_copies)])

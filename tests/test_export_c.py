@@ -150,6 +150,44 @@ def test_forward_and_few_shot_learning_are_bit_exact(build, options, rewire, tmp
     np.testing.assert_array_equal(predicted, model.predict_classes(x))
 
 
+def decided_by_the_best_neuron(model, x):
+    """Samples whose classes tie on the top ``score_neurons`` sum and whose winner is not the
+    lowest tied index (the best neuron decides)."""
+    k, classes = model.score_neurons, model.num_classes
+    out = model.forward(x).reshape(len(x), classes, -1)
+    sums = np.sort(out, axis=2)[:, :, -k:].sum(axis=2)
+    tied = sums == sums.max(axis=1, keepdims=True)
+    return (tied.sum(axis=1) > 1) & (model.predict_classes(x) != tied.argmax(axis=1))
+
+
+@needs_gcc
+def test_predict_class_scores_the_top_neurons_of_each_class(tmp_path):
+    model = Model([InputData((1, 1, 24), input_bits=1), FullyConnected(15, weight_bits=1)])
+    model.compile(Competitive(num_weights=6, num_classes=3, score_neurons=3, seed=0))
+    rng = np.random.default_rng(0)
+    x = (rng.random((60, 1, 1, 24)) < 0.35).astype(np.uint8)
+    labels = rng.integers(0, 4, 30)
+    harness = export_and_build(model, tmp_path, extra_classes=1)
+    assert "#define SLM_SCORE_NEURONS 3" in (tmp_path / HEADER).read_text()
+    harness.init()
+    harness.add_class()
+    harness.learn(x[:30], labels)
+    harness.predict_class(x)
+    answers = harness.run()
+    assert answers.int32() == 4
+    model.add_classes(1)
+    model.fit(x[:30], labels)
+    winners = [answers.int32() for _ in labels]
+    assert sum(w >= 0 for w in winners) == int(model.get_layer(-1).variables["wins"].sum())
+    predicted = np.array([answers.int32() for _ in x])
+    expected = model.predict_classes(x)
+    np.testing.assert_array_equal(predicted, expected)
+    # the data exercises the new rule: the max rule decides differently on some samples, and
+    # on some the best neuron breaks a tie of the sums towards a higher class index
+    assert np.any(expected != model.predict_classes(x, score_neurons=1))
+    assert np.any(decided_by_the_best_neuron(model, x))
+
+
 @needs_gcc
 def test_uncompiled_model_with_potentials_and_output_scale(tmp_path):
     model = Model([
@@ -250,6 +288,7 @@ def test_footprint_arithmetic_of_a_tiny_model(tmp_path):
     source = (tmp_path / SOURCE).read_text()
     assert "fully_connected_1 (FullyConnected): weights (4x3) 4-bit two's complement" in source
     assert "#define SLM_LEARNING 0" in (tmp_path / HEADER).read_text()
+    assert "#define SLM_SCORE_NEURONS 1" in (tmp_path / HEADER).read_text()
 
 
 def test_footprint_of_the_learning_state():
@@ -289,3 +328,18 @@ def test_unsupported_layer_and_bad_options_raise(tmp_path):
         footprint(Model([InputData((2, 2, 1))]), extra_classes=-1)
     with pytest.raises(ValueError, match="no layers"):
         footprint(Model())
+
+
+def test_score_neurons_define_and_its_check(tmp_path):
+    model = Model([InputData((1, 1, 10), input_bits=1), FullyConnected(6, weight_bits=1)])
+    model.compile(Competitive(num_weights=3, num_classes=2, score_neurons=2, seed=0))
+    export_c(model, tmp_path / "two")
+    assert "#define SLM_SCORE_NEURONS 2" in (tmp_path / "two" / HEADER).read_text()
+    learning = model.get_layer(-1).config["learning"]
+    del learning["score_neurons"]  # a file written before the option: one neuron
+    export_c(model, tmp_path / "old")
+    assert "#define SLM_SCORE_NEURONS 1" in (tmp_path / "old" / HEADER).read_text()
+    for bad in (0, 4):
+        learning["score_neurons"] = bad
+        with pytest.raises(ValueError, match=r"score_neurons must be an integer in \[1, 3\]"):
+            export_c(model, tmp_path / "bad")

@@ -23,6 +23,17 @@ output of ``slm_forward`` holds ``SLM_OUTPUT_SIZE`` values (the current ``state-
 learning model): int32 potentials of a last layer without activation, else its levels.
 ``slm_learn`` returns the winning neuron, ``SLM_SKIPPED`` (-1, nothing learned) or a negative
 ``SLM_ERROR_*`` code (state unchanged).
+
+``slm_predict_class`` is :meth:`spikelearn.Model.predict_classes` (without abstaining): class
+``c`` owns the outputs ``[c * npc, (c + 1) * npc)``. With ``SLM_SCORE_NEURONS`` = 1 (models
+without a compiled learning layer, and rules with ``score_neurons=1``) a class scores its
+maximum (times ``output_scale`` when there is one) and the lowest index wins ties. With
+``SLM_SCORE_NEURONS`` = k > 1 (the compiled rule's ``score_neurons``, see
+:class:`~spikelearn.learning.Competitive`) the engine stays integer-only: it compares the int64
+sum of each class's k highest potentials (the same order as Python's means, k being the same
+for every class), then on equal sums the class's highest potential, then the lowest index
+(exact while the means stay below 2^23 / k in magnitude, where Python's float32 means are
+exact).
 """
 
 from __future__ import annotations
@@ -209,10 +220,12 @@ def _plan(model, extra_classes):
     if rule is not None:
         capacity = _learning_plan(plan, rule, learning_layer, int(extra_classes), ram)
         d["SLM_OUTPUT_CAPACITY"] = str(capacity)
+        d["SLM_SCORE_NEURONS"] = str(_score_neurons(model, rule, learning_layer))
         alignment = 8
     else:
         d.update(SLM_OUTPUT_SIZE=str(output_size), SLM_OUTPUT_CAPACITY=str(output_size))
         _output_scale(plan, model.get_layer(-1), output_size)
+        d["SLM_SCORE_NEURONS"] = "1"
     ram["output"] = 4 * int(d["SLM_OUTPUT_CAPACITY"])
     total = sum(ram.values())
     ram["total"] = -(-total // alignment) * alignment
@@ -284,6 +297,17 @@ def _learning_plan(plan, rule, layer, extra_classes, ram):
                vigilance_budget=2 * count_bytes * capacity, spikes=4 * words,
                swap_lists=2 * count_bytes * n_in, counters=4)
     return capacity
+
+
+def _score_neurons(model, rule, layer):
+    """The compiled rule's ``score_neurons`` (``model.score_neurons``), checked against the
+    neurons per class: ``slm_predict_class`` sums that many top potentials per class."""
+    score = model.score_neurons
+    per_class = layer.variables["weights"].shape[1] // int(rule.num_classes)
+    if isinstance(score, bool) or int(score) != score or not 1 <= score <= per_class:
+        raise ValueError(f"export_c: score_neurons must be an integer in [1, {per_class}] (the "
+                         f"neurons per class of layer {layer.name!r}), got {score!r}")
+    return int(score)
 
 
 def _output_scale(plan, last, output_size):
@@ -371,7 +395,16 @@ def export_c(model, out_dir, *, extra_classes=DEFAULT_EXTRA_CLASSES, harness=Fal
     Raises
     ------
     ValueError
-        An unsupported layer type, or sizes beyond the C engine's limits.
+        An unsupported layer type, sizes beyond the C engine's limits, or a ``score_neurons``
+        outside [1, neurons per class].
+
+    Notes
+    -----
+    ``slm_predict_class`` follows :meth:`~spikelearn.Model.predict_classes` (without
+    ``abstain_margin``), the compiled rule's ``score_neurons`` included: it is emitted as
+    ``SLM_SCORE_NEURONS`` (1 without a compiled learning layer), and k > 1 compares each class's
+    integer sum of its k highest potentials, then its highest potential, then the lowest index
+    (see the module docstring).
     """
     plan = _plan(model, extra_classes)
     out = Path(out_dir)
@@ -451,7 +484,9 @@ void slm_init(slm_state_t *state);
 /* Run the model on SLM_INPUT_SIZE uint8 levels (NHWC); returns SLM_OUTPUT_SIZE_OF(state) int32
  * values in state->output, or NULL when an input of the 1-bit learning layer exceeds 1. */
 const int32_t *slm_forward(slm_state_t *state, const uint8_t *input);
-/* Class with the highest score (max over its neurons; lowest index on ties), or an error. */
+/* Class with the highest score, or an error. SLM_SCORE_NEURONS == 1: the max over its neurons,
+ * lowest index on ties; k > 1: the sum of its k highest outputs, equal sums to the higher max,
+ * then to the lowest index. */
 int32_t slm_predict_class(slm_state_t *state, const uint8_t *input);
 int32_t slm_num_classes(const slm_state_t *state);
 /* One step of the competitive rule (label -1: unlabelled). Returns the winner neuron,

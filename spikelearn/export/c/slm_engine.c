@@ -351,11 +351,52 @@ int32_t slm_num_classes(const slm_state_t *state)
 #endif
 }
 
+#if SLM_SCORE_NEURONS > 1
+/* Sum of the SLM_SCORE_NEURONS highest of values[0..count) (count >= SLM_SCORE_NEURONS, checked
+ * by the export) and, in *high, the highest. Insertion into a descending array of k entries. */
+static int64_t slm_top_sum(const int32_t *values, uint32_t count, int32_t *high)
+{
+    int32_t top[SLM_SCORE_NEURONS];
+    uint32_t i, t, filled = 0;
+    int64_t sum = 0;
+    for (i = 0; i < count; ++i) {
+        int32_t value = values[i];
+        if (filled < (uint32_t)SLM_SCORE_NEURONS) {
+            t = filled++;
+        } else if (value > top[SLM_SCORE_NEURONS - 1]) {
+            t = SLM_SCORE_NEURONS - 1;
+        } else {
+            continue;
+        }
+        while (t > 0u && top[t - 1u] < value) {
+            top[t] = top[t - 1u];
+            --t;
+        }
+        top[t] = value;
+    }
+    for (t = 0; t < (uint32_t)SLM_SCORE_NEURONS; ++t) {
+        sum += top[t];
+    }
+    *high = top[0];
+    return sum;
+}
+#endif
+
+/* The class of the best score (Model.predict_classes): class k owns the outputs
+ * [k * per_class, (k + 1) * per_class). SLM_SCORE_NEURONS == 1: its score is their max (scaled
+ * by slm_output_scale when present), the lowest index wins ties. SLM_SCORE_NEURONS == k > 1
+ * (learning models only): integer-only, the sum of its k highest potentials (Python compares
+ * their means, the same order as k is the same for all classes), equal sums go to the class
+ * with the higher max, then to the lowest index. */
 int32_t slm_predict_class(slm_state_t *state, const uint8_t *input)
 {
     const int32_t *scores = slm_forward(state, input);
     uint32_t classes, per_class, k, j, best = 0;
-#if SLM_HAS_OUTPUT_SCALE
+#if SLM_SCORE_NEURONS > 1
+    int64_t best_sum = 0;
+    int32_t best_max = 0;
+    (void)j;
+#elif SLM_HAS_OUTPUT_SCALE
     float best_score = 0.0f;
 #else
     int32_t best_score = 0;
@@ -369,6 +410,17 @@ int32_t slm_predict_class(slm_state_t *state, const uint8_t *input)
 #else
     per_class = SLM_OUTPUT_SIZE / classes;
 #endif
+#if SLM_SCORE_NEURONS > 1
+    for (k = 0; k < classes; ++k) {
+        int32_t high;
+        int64_t sum = slm_top_sum(scores + k * per_class, per_class, &high);
+        if (k == 0 || sum > best_sum || (sum == best_sum && high > best_max)) {
+            best_sum = sum;
+            best_max = high;
+            best = k;
+        }
+    }
+#else
     for (k = 0; k < classes; ++k) {
         for (j = k * per_class; j < (k + 1u) * per_class; ++j) {
 #if SLM_HAS_OUTPUT_SCALE
@@ -382,6 +434,7 @@ int32_t slm_predict_class(slm_state_t *state, const uint8_t *input)
             }
         }
     }
+#endif
     return (int32_t)best;
 }
 

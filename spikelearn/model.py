@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -29,10 +30,6 @@ def _threads_for(samples: int) -> Iterator[None]:
         numba.set_num_threads(available)
 
 
-#: Most multiply-accumulates of one BLAS call of the fused forward pass: OpenBLAS runs
-#: smaller products single-threaded (65536 * GEMM_MULTITHREAD_THRESHOLD), as they must be
-#: inside numba's worker threads.
-_GEMM_SINGLE_THREAD_MACS = 4 * 65536
 
 #: Largest fraction of a layer's channels with irregular thresholds for which the fused kernel
 #: still computes the levels in closed form (and counts those channels one by one).
@@ -83,6 +80,21 @@ def _threshold_spacing(thresholds: np.ndarray) -> np.ndarray | None:
                            irregular]).astype(np.float64)
 
 
+def _narrow_spacing(spacing: np.ndarray, bias: np.ndarray, reach: np.ndarray) -> np.ndarray | None:
+    """float32 ``(bias, M, A, D)`` (4 * cout) for the float32 closed form of
+    :func:`spikelearn.layers.kernels.fused_forward`, or None when it could be inexact.
+
+    With every potential ``|P| <= |bias| + reach`` and ``|M P - A| + D < 2**23``, the float32
+    sums and products are exact integers and the correctly rounded quotient
+    ``(M P - A) / D`` floors to the exact integer quotient (as in ``_spaced_levels``).
+    """
+    multiplier, start, step = spacing.reshape(3, -1)
+    largest = np.abs(bias.astype(np.float64)) + reach
+    if (multiplier * largest + np.abs(start) + step).max(initial=0) >= 2.0**23:
+        return None
+    return np.concatenate([bias, multiplier, start, step]).astype(np.float32)
+
+
 def _fused_plan(layers: list[Layer], input_bits: int) -> tuple | None:
     """Plan of :func:`spikelearn.layers.kernels.fused_forward` for ``layers``, or None.
 
@@ -128,18 +140,17 @@ def _fused_plan(layers: list[Layer], input_bits: int) -> tuple | None:
             gemm = var["weights"].astype(np.int64).reshape(-1, cout)
             bound = np.full(len(gemm), top)
             row["kind"] = kernels.DENSE if isinstance(layer, FullyConnected) else kernels.CONV
-        if max(int(bound.max(initial=0)), int((bound @ np.abs(gemm)).max(initial=0))) \
-                > kernels.FLOAT32_EXACT:
+        reach = bound @ np.abs(gemm)  # (cout,) largest |GEMM output| of each channel
+        if max(int(bound.max(initial=0)), int(reach.max(initial=0))) > kernels.FLOAT32_EXACT:
             return None
         taps = len(gemm)
         positions = row["out_h"] * row["out_w"]
-        row.update(weights=offset, bias=int_offset,
-                   gemm_rows=max(1, _GEMM_SINGLE_THREAD_MACS // (taps * cout)))
+        row.update(weights=offset, bias=int_offset)
         floats.append(gemm.astype(np.float32).ravel())
         offset += gemm.size
         ints.append(var["bias"])
         int_offset += cout
-        row["spacing"] = -1
+        row.update(spacing=-1, narrow=-1)
         if layer.activation_bits is not None:
             thresholds_t = var["thresholds"].T.ravel()
             row.update(levels=thresholds_t.size // cout, thresholds=int_offset)
@@ -150,6 +161,11 @@ def _fused_plan(layers: list[Layer], input_bits: int) -> tuple | None:
                 row.update(spacing=spacing_offset, irregular=len(spacing) - 3 * cout)
                 spacings.append(spacing)
                 spacing_offset += len(spacing)
+                narrow = _narrow_spacing(spacing[:3 * cout], var["bias"], reach)
+                if narrow is not None and not row["global_sum"]:
+                    row["narrow"] = offset
+                    floats.append(narrow)
+                    offset += narrow.size
             top = 2**layer.activation_bits - 1
         sizes = [max(sizes[0], int(np.prod(layer.output_shape))),
                  max(sizes[1], positions * taps), max(sizes[2], positions * cout)]
@@ -188,7 +204,16 @@ def _run_fused(plan: tuple, x: np.ndarray, out: np.ndarray) -> None:
     levels, potentials = (flat, empty_potentials) if out.dtype == np.uint8 else \
         (empty_levels, flat)
     chunks = min(n, 4 * numba.get_num_threads())
-    kernels.fused_forward(x.reshape(n, -1), *plan, chunks, levels, potentials)
+    with _blas_threads().limit(limits=1, user_api="blas"):  # numba's threads run the GEMMs
+        kernels.fused_forward(x.reshape(n, -1), *plan, chunks, levels, potentials)
+
+
+@functools.cache
+def _blas_threads():
+    """The process's ``threadpoolctl`` controller (found once: finding BLAS costs ~1 ms)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 class Model:

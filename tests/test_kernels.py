@@ -8,9 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spikelearn import Conv2D, FullyConnected, InputConv2D, InputData, Model, SeparableConv2D
-from spikelearn.layers.kernels import _spaced_levels
+from spikelearn.layers.kernels import PLAN_FIELDS, _spaced_levels
 from spikelearn.layers.reference import activate, reference_call
 from spikelearn.model import _fused_plan
+
+PLAN_SPACING = PLAN_FIELDS.index("spacing")
 
 
 def randomize(model, rng):
@@ -176,3 +178,45 @@ def test_cached_plans_follow_every_change_of_the_layers():
     model.layers[0].set_variable("thresholds", model.layers[0].variables["thresholds"] + 7)
     np.testing.assert_array_equal(model.forward(x), chained())
     assert len(model._plans) <= 4  # bounded
+
+
+def test_float32_closed_form_is_exact_at_every_threshold():
+    rng = np.random.default_rng(11)
+    model = Model([InputConv2D((7, 6, 2), 16, 3, input_bits=1, activation_bits=4),
+                   SeparableConv2D(16, activation_bits=2),
+                   Conv2D(16, 3, activation_bits=4),
+                   FullyConnected(16, activation_bits=4)])
+    for layer in model.layers:
+        for name in ("weights", "depthwise", "pointwise"):
+            if name in layer.variables:
+                layer.set_variable(name, rng.integers(-1, 2, layer.variables[name].shape))
+        count = 2**layer.activation_bits - 1
+        first = rng.integers(-6, 3, (16, 1))
+        if isinstance(layer, Conv2D):  # fractional spacings: ceil((A + k D) / M)
+            multiplier, step = rng.integers(2, 9, (16, 1)), rng.integers(1, 9, (16, 1))
+            thresholds = -(-(first * multiplier + step * np.arange(count)) // multiplier)
+        else:
+            thresholds = first + rng.integers(1, 3, (16, 1)) * np.arange(count)
+        layer.set_variable("thresholds", thresholds)
+        layer.set_variable("bias", rng.integers(-2, 3, 16))
+    plan = _fused_plan(model.layers, 1)[0]
+    assert (plan[:, -1] >= 0).all()  # every layer takes the float32 closed form
+    x = rng.integers(0, 2, (60, 7, 6, 2)).astype(np.uint8)
+    expected = x
+    for layer in model.layers:
+        expected = reference_call(layer, expected)
+        assert len(np.unique(expected)) > 2  # levels on both sides of several thresholds
+    np.testing.assert_array_equal(model.forward(x, batch_size=16), expected)
+
+
+def test_float32_closed_form_is_refused_when_it_could_round():
+    model = Model([InputData((1, 1, 4), input_bits=8), FullyConnected(2, weight_bits=8,
+                                                                      activation_bits=4)])
+    model.layers[-1].set_variable("weights", np.full((4, 2), 127))
+    model.layers[-1].set_variable("thresholds", np.arange(1, 16)[None] * np.array([[1], [2**23]]))
+    plan = _fused_plan(model.layers, 8)[0]
+    assert plan[-1, -1] == -1 and plan[-1, PLAN_SPACING] >= 0  # float64 form instead
+    x = np.full((3, 1, 1, 4), 255, np.uint8)
+    np.testing.assert_array_equal(model.forward(x),
+                                  reference_call(model.layers[-1], reference_call(model.layers[0],
+                                                                                  x)))

@@ -330,7 +330,7 @@ def max_pool2d(x, pool, geometry):
 #: Columns of a :func:`fused_forward` plan row (one row per layer).
 PLAN_FIELDS = ("kind", "in_h", "in_w", "cin", "out_h", "out_w", "cout", "kh", "kw", "sh", "sw",
                "pad_top", "pad_left", "global_sum", "levels", "weights", "depthwise", "bias",
-               "thresholds", "gemm_rows", "spacing", "irregular")
+               "thresholds", "spacing", "irregular", "narrow")
 #: Layer kinds of a plan row: identity (``InputData``), convolution, separable, fully connected.
 IDENTITY, CONV, SEPARABLE, DENSE = 0, 1, 2, 3
 #: Largest magnitude of an integer sum that float32 holds exactly (every partial sum of a
@@ -383,7 +383,7 @@ def _depthwise_tap(levels, weights, out):
 
 
 @_jit(inline="always")
-def _finish(row, gout, bias, thresholds_t, spacing, pot, dst_levels, dst_potentials):
+def _finish(row, gout, bias, thresholds_t, spacing, narrow, pot, dst_levels, dst_potentials):
     """Integer potentials ``int32(gout) + bias`` (summed over positions for a global sum),
     then the threshold-count levels into ``dst_levels`` or the potentials into
     ``dst_potentials``.
@@ -392,9 +392,31 @@ def _finish(row, gout, bias, thresholds_t, spacing, pot, dst_levels, dst_potenti
     multipliers, starts and steps of :func:`_spaced_levels` (cout each), then the plan's
     ``irregular`` channels whose thresholds have no closed form: levels are computed in
     closed form for every channel, then counted again for those channels.
+
+    ``narrow`` (used when the plan's ``narrow`` offset is not negative, a layer without a
+    global sum) holds the same closed form in float32, ``bias, M, A, D`` (cout each),
+    exact for every reachable potential (see ``spikelearn.model._narrow_spacing``): twice
+    the SIMD lanes of the float64 form and no int32 round trip.
     """
     cout, count = row[6], row[14]
     positions = row[4] * row[5]
+    if row[21] >= 0:
+        top = np.float32(count)
+        for p in range(positions):
+            base = p * cout
+            level = dst_levels[base:base + cout]
+            for o in range(cout):
+                quotient = ((gout[base + o] + narrow[o]) * narrow[cout + o]
+                            - narrow[2 * cout + o]) / narrow[3 * cout + o]
+                level[o] = np.uint8(min(max(np.floor(quotient) + np.float32(1.0),
+                                            np.float32(0.0)), top))
+            for j in range(row[20]):
+                o = np.int64(spacing[3 * cout + j])
+                potential = np.int32(gout[base + o]) + bias[o]
+                level[o] = 0
+                for k in range(count):
+                    level[o] += potential >= thresholds_t[k * cout + o]
+        return
     outputs = 1 if row[13] else positions
     if row[13]:
         pot[:cout] = 0
@@ -408,13 +430,13 @@ def _finish(row, gout, bias, thresholds_t, spacing, pot, dst_levels, dst_potenti
                 pot[o] = np.int32(gout[base + o]) + bias[o]
         if count == 0:
             dst_potentials[base:base + cout] = pot[:cout]
-        elif row[20] < 0:
+        elif row[19] < 0:
             _count_levels(pot[:cout], thresholds_t, count, dst_levels[base:base + cout])
         else:
             level = dst_levels[base:base + cout]
             _spaced_levels(pot[:cout], spacing[:cout], spacing[cout:2 * cout],
                            spacing[2 * cout:3 * cout], count, level)
-            for j in range(row[21]):
+            for j in range(row[20]):
                 o = np.int64(spacing[3 * cout + j])
                 level[o] = 0
                 for k in range(count):
@@ -454,10 +476,11 @@ def fused_forward(x, plan, floats, ints, spacings, sizes, chunks, levels, potent
 
     Each thread takes ``chunks`` contiguous runs of samples and computes every layer of a
     sample before the next sample, in thread-local buffers that stay in cache. Every layer is
-    a float32 GEMM (``numpy.dot``, BLAS) of exact integers: the caller only builds a plan when
-    every partial sum is bounded by :data:`FLOAT32_EXACT`, so the results equal the int32
-    arithmetic of the layer kernels bit for bit. GEMMs are split into ``gemm_rows`` output
-    positions so that BLAS stays single-threaded inside the worker threads.
+    one float32 GEMM (``numpy.dot``, BLAS) of exact integers: the caller only builds a plan
+    when every partial sum is bounded by :data:`FLOAT32_EXACT`, so the results equal the int32
+    arithmetic of the layer kernels bit for bit. The caller limits BLAS to one thread (the
+    worker threads are numba's). Measured on the DS-CNN: batching 2 to 8 samples per GEMM is
+    slower than one sample's 125-row GEMM, whose buffers stay in the L1/L2 caches.
 
     Parameters
     ----------
@@ -466,7 +489,8 @@ def fused_forward(x, plan, floats, ints, spacings, sizes, chunks, levels, potent
     plan : int64 (layers, len(PLAN_FIELDS))
         One row per layer, see :data:`PLAN_FIELDS` (offsets index ``floats`` and ``ints``).
     floats : float32 (m,)
-        GEMM weights ``(taps, cout)`` and depthwise weights ``(kh, kw, cin)`` of all layers.
+        GEMM weights ``(taps, cout)``, depthwise weights ``(kh, kw, cin)`` and float32
+        closed-form activations (see :func:`_finish`) of all layers.
     ints : int32 (k,)
         Biases and transposed thresholds ``(L, cout)`` of all layers.
     spacings : float64 (j,)
@@ -505,18 +529,15 @@ def fused_forward(x, plan, floats, ints, spacings, sizes, chunks, levels, potent
                 cout = row[6]
                 _gather(kind, row, src, floats[row[16]:], gin)
                 weights = floats[row[15]:row[15] + taps * cout].reshape(taps, cout)
-                step = row[19]
-                for r0 in range(0, positions, step):
-                    r1 = min(r0 + step, positions)
-                    np.dot(gin[r0 * taps:r1 * taps].reshape(r1 - r0, taps), weights,
-                           gout[r0 * cout:r1 * cout].reshape(r1 - r0, cout))
+                np.dot(gin[:positions * taps].reshape(positions, taps), weights,
+                       gout[:positions * cout].reshape(positions, cout))
                 thresholds_t = ints[row[18]:row[18] + row[14] * cout]
                 if i == last:
                     out_levels = levels[s] if levels.shape[0] else empty_levels
                     out_potentials = potentials[s] if potentials.shape[0] else empty_potentials
-                    _finish(row, gout, ints[row[17]:], thresholds_t, spacings[row[20]:], pot,
-                            out_levels, out_potentials)
+                    _finish(row, gout, ints[row[17]:], thresholds_t, spacings[row[19]:],
+                            floats[row[21]:], pot, out_levels, out_potentials)
                 else:
-                    _finish(row, gout, ints[row[17]:], thresholds_t, spacings[row[20]:], pot,
-                            buffers[1 - current], empty_potentials)
+                    _finish(row, gout, ints[row[17]:], thresholds_t, spacings[row[19]:],
+                            floats[row[21]:], pot, buffers[1 - current], empty_potentials)
                     current = 1 - current

@@ -177,8 +177,22 @@ def _fused_plan(layers: list[Layer], input_bits: int) -> tuple | None:
             concat(spacings or [np.zeros(0)]).astype(np.float64), np.array(sizes, np.int64))
 
 
-#: Fused plans a model keeps (e.g. up to the learning layer for ``fit``, and all layers).
-_PLAN_CACHE_SIZE = 4
+#: Fused plans kept by :func:`_cached_plan` (e.g. a model's feature extractor for ``fit``
+#: and the whole model, for a few models).
+_PLAN_CACHE_SIZE = 8
+_plans: dict[bytes, tuple | None] = {}
+
+
+def _cached_plan(layers: list[Layer], input_bits: int) -> tuple | None:
+    """:func:`_fused_plan`, cached under a digest of the layers' configs and arrays: any
+    change, in place or not, makes a new plan, and equal layers (a model loaded twice, a
+    copy) share one."""
+    key = _digest(layers)
+    if key not in _plans:
+        if len(_plans) >= _PLAN_CACHE_SIZE:
+            _plans.pop(next(iter(_plans)))
+        _plans[key] = _fused_plan(layers, input_bits)
+    return _plans[key]
 
 
 def _digest(layers: list[Layer]) -> bytes:
@@ -238,7 +252,6 @@ class Model:
     def __init__(self, layers: Iterable[Layer] | str | os.PathLike | None = None):
         self._layers: list[Layer] = []
         self._class_names: list[str] | None = None
-        self._plans: dict[tuple[int, bytes], tuple | None] = {}
         if isinstance(layers, str | os.PathLike):
             from spikelearn.errors import ModelFileError
             from spikelearn.model_file import read_model_file
@@ -429,14 +442,8 @@ class Model:
         return out
 
     def _plan(self, stop: int) -> tuple | None:
-        """The fused plan of the first ``stop`` layers, cached under a digest of their
-        configs and arrays (so that any change, in place or not, makes a new plan)."""
-        key = (stop, _digest(self._layers[:stop]))
-        if key not in self._plans:
-            if len(self._plans) >= _PLAN_CACHE_SIZE:
-                self._plans.pop(next(iter(self._plans)))
-            self._plans[key] = _fused_plan(self._layers[:stop], self.input_bits)
-        return self._plans[key]
+        """The fused plan of the first ``stop`` layers (cached, see :func:`_cached_plan`)."""
+        return _cached_plan(self._layers[:stop], self.input_bits)
 
     def predict(self, x: np.ndarray, *, batch_size: int = 1024) -> np.ndarray:
         """Float outputs: the last layer's potentials times its ``output_scale`` (when it has

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy as copy_module
+
 import numpy as np
 from engine_helpers import randomize_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spikelearn import Conv2D, FullyConnected, InputConv2D, InputData, Model, SeparableConv2D
+from spikelearn import model as model_module
 from spikelearn.layers.kernels import PLAN_FIELDS, _spaced_levels
 from spikelearn.layers.reference import activate, reference_call
 from spikelearn.model import _fused_plan
@@ -155,7 +158,8 @@ def test_spaced_levels_floor_negative_quotients():
     assert 0 < level.mean() < count
 
 
-def test_cached_plans_follow_every_change_of_the_layers():
+def test_cached_plans_follow_every_change_of_the_layers(monkeypatch):
+    monkeypatch.setattr(model_module, "_plans", {})
     rng = np.random.default_rng(5)
     model = randomize(Model([InputConv2D((6, 5, 1), 4, 3, weight_bits=8, activation_bits=4),
                              SeparableConv2D(4, 3, activation_bits=1, pool="global_avg"),
@@ -169,15 +173,21 @@ def test_cached_plans_follow_every_change_of_the_layers():
         return out
 
     np.testing.assert_array_equal(model.forward(x), chained())
-    assert len(model._plans) == 1
+    assert len(model_module._plans) == 1
     np.testing.assert_array_equal(model.forward(x, until=-2), model.layers[1].call(
         model.layers[0].call(x)))
-    assert len(model._plans) == 2  # a plan per depth
+    assert len(model_module._plans) == 2  # a plan per depth
+    copy = copy_module.deepcopy(model)
+    copy.forward(x)
+    assert len(model_module._plans) == 2  # equal layers share a plan
     model.layers[-1].variables["weights"][0] += 1  # in place: no setter sees it
     np.testing.assert_array_equal(model.forward(x), chained())
     model.layers[0].set_variable("thresholds", model.layers[0].variables["thresholds"] + 7)
     np.testing.assert_array_equal(model.forward(x), chained())
-    assert len(model._plans) <= 4  # bounded
+    for _ in range(10):
+        model.layers[0].set_variable("bias", model.layers[0].variables["bias"] + 1)
+        np.testing.assert_array_equal(model.forward(x), chained())
+    assert len(model_module._plans) <= model_module._PLAN_CACHE_SIZE
 
 
 def test_float32_closed_form_is_exact_at_every_threshold():

@@ -1,98 +1,109 @@
-"""Float DS-CNN versus quantization-aware training (8/4/4 bits, 1-bit last activation).
+"""Float DS-CNN versus quantization-aware training (8/4/4 bits, 1-bit spikes out of the features).
 
-Trains the zoo's float DS-CNN, quantizes it with calibration, fine-tunes it with QAT,
-converts it to the integer engine and reports the test accuracy of each stage and the
-layer-by-layer Keras/engine agreement.
+Scores a run of the zoo recipe (:func:`spikelearn.zoo.training.train`: float training ->
+``quantize`` with calibration -> QAT -> ``convert``) on the recipe's held-out test speakers:
 
-Data is pluggable: ``--data file.npz`` with ``x_train``, ``y_train``, ``x_test``, ``y_test``
-(features uint8 ``(n, 49, 10, 1)``, integer labels); without it the synthetic corpus of
-:mod:`spikelearn.datasets` is built (needs ``espeak-ng``) and its train/test splits are used.
+- float Keras accuracy (recorded by the recipe run: the float model is not kept),
+- quantized Keras accuracy and converted engine accuracy (recomputed here from the files),
+- the QAT loss in points (target: at most 2), Keras/engine class agreement and the
+  layer-by-layer agreement of activation levels (:func:`spikelearn.converter.compare_layers`).
 
-Usage::
+Run::
 
-    python benchmarks/qat.py --data features.npz --epochs 20 --qat-epochs 10
+    python benchmarks/qat.py --recipe-output spikelearn/zoo/pretrained   # the shipped run
+    python benchmarks/qat.py --speakers 60 --epochs 8 --qat-epochs 4      # a new, smaller run
+
+The second form first runs the recipe at that scale into a temporary folder (needs
+espeak-ng and TensorFlow). Prints a rich table and writes ``benchmarks/results/qat.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
+import tempfile
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+RESULTS = Path(__file__).parent / "results"
 
 
-def load_npz(path: str) -> tuple[np.ndarray, ...]:
-    """``x_train, y_train, x_test, y_test`` from an ``.npz`` file."""
-    with np.load(path) as data:
-        return tuple(data[key] for key in ("x_train", "y_train", "x_test", "y_test"))
-
-
-def load_synthetic_corpus(num_speakers: int = 60) -> tuple[np.ndarray, ...]:
-    """Features and labels of the synthetic corpus (train and test splits)."""
-    from spikelearn.datasets import extract_features, make_corpus
-
-    corpus = make_corpus(num_speakers=num_speakers, repetitions=1)
-    features = extract_features(corpus.audio)
-    train, test = corpus.split == "train", corpus.split == "test"
-    return features[train], corpus.labels[train], features[test], corpus.labels[test]
-
-
-def run(x_train, y_train, x_test, y_test, *, epochs: int, qat_epochs: int, seed: int) -> dict:
-    """Train float, quantize + QAT, convert; accuracies and agreement figures."""
+def score(folder: Path) -> dict:
+    """Accuracy and agreement figures of the recipe files in ``folder``."""
     import keras
 
     import spikelearn
+    import spikelearn.quantization  # noqa: F401  (registers the quantized layers)
     from spikelearn.converter import compare_layers
-    from spikelearn.quantization import quantize
-    from spikelearn.zoo.ds_cnn_kws import build_float_model
+    from spikelearn.datasets import extract_features, make_corpus
 
-    keras.utils.set_random_seed(seed)
-    num_classes = int(max(y_train.max(), y_test.max())) + 1
-    x_fit, x_eval = x_train.astype(np.float32), x_test.astype(np.float32)
-
-    def train(model, n_epochs, learning_rate):
-        model.compile(keras.optimizers.Adam(learning_rate),
-                      keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      metrics=["accuracy"])
-        start = time.perf_counter()
-        model.fit(x_fit, y_train, epochs=n_epochs, batch_size=64, verbose=0)
-        return time.perf_counter() - start
-
-    def accuracy(model):
-        return float(np.mean(model.predict(x_eval, verbose=0).argmax(1) == y_test))
-
-    float_model = build_float_model(num_classes)
-    float_seconds = train(float_model, epochs, 1e-3)
-    quantized = quantize(float_model, 8, 4, 4, 1, calibration_data=x_train[:1000])
-    calibrated_accuracy = accuracy(quantized)
-    qat_seconds = train(quantized, qat_epochs, 2e-4)
+    figures = json.loads((folder / "ds_cnn_kws.json").read_text())
+    recipe = figures["recipe"]
+    test = make_corpus(recipe["num_speakers"], recipe["repetitions"], recipe["seed"],
+                       words=figures["words"]).get_split("test")
+    x_test, y_test = extract_features(test.audio), test.labels
+    quantized = keras.models.load_model(folder / "ds_cnn_kws.h5")
     engine = spikelearn.convert(quantized)
-    agreement = compare_layers(quantized, engine, x_test)
-    keras_classes = quantized.predict(x_eval, verbose=0).argmax(1)
+    keras_classes = quantized.predict(x_test.astype(np.float32), batch_size=500,
+                                      verbose=0).argmax(axis=1)
     engine_classes = engine.predict_classes(x_test)
+    layers = compare_layers(quantized, engine, x_test)
+    float_accuracy = figures["accuracy"]["float_test"]
+    quantized_accuracy = float(np.mean(keras_classes == y_test))
     return {
-        "float_accuracy": accuracy(float_model),
-        "quantized_before_qat_accuracy": calibrated_accuracy,
-        "qat_accuracy": accuracy(quantized),
-        "engine_accuracy": float(np.mean(engine_classes == y_test)),
+        "recipe": recipe,
+        "test_samples": int(len(y_test)),
+        "float_test": float_accuracy,
+        "quantized_keras_test": quantized_accuracy,
+        "converted_engine_test": float(np.mean(engine_classes == y_test)),
+        "qat_loss_points": round(100 * (float_accuracy - quantized_accuracy), 2),
         "class_agreement": float(np.mean(engine_classes == keras_classes)),
-        "min_layer_agreement": min(row["agreement"] for row in agreement),
-        "float_train_seconds": round(float_seconds, 1),
-        "qat_seconds": round(qat_seconds, 1),
+        "layers": [{key: row[key] for key in ("layer", "keras_layer", "agreement")}
+                   for row in layers],
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="npz with x_train, y_train, x_test, y_test")
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--qat-epochs", type=int, default=10)
+    parser.add_argument("--recipe-output", type=Path,
+                        help="folder of a finished recipe run (ds_cnn_kws.h5 and .json)")
+    parser.add_argument("--speakers", type=int, default=60)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--qat-epochs", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    data = load_npz(args.data) if args.data else load_synthetic_corpus()
-    results = run(*data, epochs=args.epochs, qat_epochs=args.qat_epochs, seed=args.seed)
-    print(json.dumps(results, indent=2))
+    console = Console()
+    folder = args.recipe_output
+    if folder is None:
+        from spikelearn.zoo.training import RecipeConfig, train
+
+        config = replace(RecipeConfig(), num_speakers=args.speakers, float_epochs=args.epochs,
+                         qat_epochs=args.qat_epochs, seed=args.seed)
+        folder = Path(tempfile.mkdtemp(prefix="spikelearn-qat-"))
+        train(folder, config)
+    report = score(folder)
+
+    table = Table(title=f"QAT on {report['test_samples']} test clips "
+                        f"({report['recipe']['num_speakers']} speakers)")
+    table.add_column("stage")
+    table.add_column("test accuracy", justify="right")
+    for key, label in (("float_test", "float Keras"),
+                       ("quantized_keras_test", "quantized Keras (8/4/4, 1-bit spikes)"),
+                       ("converted_engine_test", "converted integer engine")):
+        table.add_row(label, f"{100 * report[key]:.2f} %")
+    table.add_row("QAT loss", f"{report['qat_loss_points']:.2f} points")
+    table.add_row("Keras / engine class agreement", f"{100 * report['class_agreement']:.2f} %")
+    for row in report["layers"]:
+        table.add_row(f"levels equal, {row['layer']}", f"{100 * row['agreement']:.3f} %")
+    console.print(table)
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "qat.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    console.print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -70,10 +71,10 @@ def test_demo_rejects_bad_speaker_and_too_many_shots():
 @pytest.mark.slow
 def test_recipe_end_to_end_at_tiny_scale(tmp_path):
     pytest.importorskip("tensorflow")
-    from spikelearn.zoo.training import RecipeConfig, train
+    from spikelearn.zoo.training import RecipeConfig, rebuild_engine, train
 
     config = RecipeConfig(num_speakers=6, repetitions=1, new_word_repetitions=5, float_epochs=1,
-                          qat_epochs=1, neurons_per_class=2, demo_speakers=1)
+                          qat_epochs=1, neurons_per_class=2, score_neurons=2, demo_speakers=1)
     figures = train(tmp_path, config, cache_dir=tmp_path / "data", progress=False)
     again = tmp_path / "again"
     train(again, config, cache_dir=tmp_path / "data", progress=False)
@@ -93,3 +94,17 @@ def test_recipe_end_to_end_at_tiny_scale(tmp_path):
     with np.load(tmp_path / "ds_cnn_kws_demo.npz") as demo:
         assert demo["old_features"].dtype == np.uint8
         assert demo["new_audio"].dtype == np.int16
+    # The engine stage alone, from the .h5: only the readout changes, the Keras figures stay.
+    rebuilt = rebuild_engine(again, dataclasses.replace(config, score_neurons=1),
+                             cache_dir=tmp_path / "data", progress=False)
+    assert rebuilt["recipe"]["score_neurons"] == 1
+    assert rebuilt["accuracy"]["float_test"] == figures["accuracy"]["float_test"]
+    assert rebuilt["history"] == figures["history"]
+    assert json.loads((again / "ds_cnn_kws.json").read_text()) == rebuilt
+    single = Model(again / "ds_cnn_kws.slm")
+    assert single.score_neurons == 1 and model.score_neurons == 2
+    np.testing.assert_array_equal(single.get_layer(-1).variables["weights"],
+                                  model.get_layer(-1).variables["weights"])
+    with pytest.raises(ValueError, match=r"\['num_speakers'\] differ"):
+        rebuild_engine(again, dataclasses.replace(config, num_speakers=7),
+                       cache_dir=tmp_path / "data", progress=False)

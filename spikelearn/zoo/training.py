@@ -44,6 +44,8 @@ class RecipeConfig:
     neurons_per_class: int = 15
     learning_competition: float = 0.1
     rewire: str = "frequent"
+    #: Class readout of the learning layer (chosen on validation speakers).
+    score_neurons: int = 5
     demo_speakers: int = 3
 
 
@@ -126,10 +128,7 @@ def train(out_dir: str | os.PathLike, config: RecipeConfig | None = None, *,
     from rich.progress import Progress
 
     import spikelearn
-    from spikelearn.datasets import make_corpus
-    from spikelearn.datasets.synthetic import DEFAULT_WORDS
-    from spikelearn.layers import FullyConnected
-    from spikelearn.learning import Competitive, choose_num_weights
+    from spikelearn.datasets.augment import augment
     from spikelearn.quantization import quantize
     from spikelearn.zoo.ds_cnn_kws import build_float_model
 
@@ -138,16 +137,8 @@ def train(out_dir: str | os.PathLike, config: RecipeConfig | None = None, *,
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     timings = {}
-    preset = [w for w in DEFAULT_WORDS if w not in NEW_WORDS]
-
-    corpus = make_corpus(config.num_speakers, config.repetitions, config.seed, words=preset,
-                         cache_dir=cache_dir, workers=workers, progress=progress)
-    new_corpus = make_corpus(config.num_speakers, config.new_word_repetitions, config.seed,
-                             words=list(NEW_WORDS), cache_dir=cache_dir, workers=workers,
-                             progress=progress)
+    corpus, new_corpus = _corpora(config, cache_dir, workers, progress)
     timings["corpus_s"] = time.perf_counter() - started
-
-    from spikelearn.datasets.augment import augment
 
     train_set = corpus.get_split("train")
     val_set = corpus.get_split("validation")
@@ -173,9 +164,9 @@ def train(out_dir: str | os.PathLike, config: RecipeConfig | None = None, *,
     timings["features_s"] = time.perf_counter() - started - timings["corpus_s"]
 
     _seed_everything(config.seed)
-    num_classes = len(preset)
+    words = _preset_words()
     with Progress(disable=not progress) as bar:
-        float_model = build_float_model(num_classes)
+        float_model = build_float_model(len(words))
         t0 = time.perf_counter()
         float_history = _train_keras(
             float_model, x_fit, y_fit, x_val, y_val, epochs=config.float_epochs,
@@ -194,12 +185,122 @@ def train(out_dir: str | os.PathLike, config: RecipeConfig | None = None, *,
     quantized_test = _keras_accuracy(quantized, x_test, y_test)
     quantized.save(out / "ds_cnn_kws.h5", include_optimizer=False)
 
+    figures = {
+        "recipe": asdict(config),
+        "words": words,
+        "new_words": list(NEW_WORDS),
+        "spikelearn_version": spikelearn.__version__,
+        "corpus": {k: v for k, v in corpus.manifest.items() if k != "speakers"},
+        "train_clips": int(len(y_train)),
+        "fit_samples_with_augmentation": int(len(y_fit)),
+        "accuracy": {"float_test": round(float_test, 4),
+                     "quantized_keras_test": round(quantized_test, 4)},
+        "history": {"float": float_history, "qat": qat_history},
+    }
+    figures.update(_engine_stage(quantized, out, config, x_train, y_train, x_test, test_set,
+                                 figures["accuracy"]))
+    _write_demo_set(out / "ds_cnn_kws_demo.npz", test_set, x_test, new_corpus, config)
+    timings["offline_fit_s"] = figures.pop("offline_fit_s")
+    figures["timings_s"] = {k: round(v, 1) for k, v in timings.items()}
+    figures["total_s"] = round(time.perf_counter() - started, 1)
+    (out / "ds_cnn_kws.json").write_text(json.dumps(figures, indent=2) + "\n")
+    return figures
+
+
+def rebuild_engine(out_dir: str | os.PathLike, config: RecipeConfig | None = None, *,
+                   cache_dir=None, workers=None, progress: bool = True) -> dict:
+    """Re-run the recipe's engine stage from the ``ds_cnn_kws.h5`` in ``out_dir``.
+
+    Converts the quantized Keras model, builds and fits the learning layer with the
+    learning settings of ``config`` (``neurons_per_class``, ``learning_competition``,
+    ``rewire``, ``score_neurons``) and rewrites ``ds_cnn_kws.slm``; in ``ds_cnn_kws.json``
+    the engine figures are replaced and the Keras ones (float and QAT training) kept. The
+    result equals what :func:`train` writes with the same ``config`` and Keras model: the
+    engine stage is integer-only and seeded.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        A folder written by :func:`train`.
+    config : RecipeConfig, optional
+        Default: the recipe recorded in ``ds_cnn_kws.json`` (fields it lacks take today's
+        defaults). Corpus and training fields must equal the recorded ones.
+    cache_dir, workers, progress :
+        As in :func:`train`.
+
+    Returns
+    -------
+    dict
+        The updated figures.
+
+    Raises
+    ------
+    ValueError
+        If ``config`` differs from the recorded recipe in a field the Keras model depends on.
+    """
+    import keras
+
+    import spikelearn.quantization  # noqa: F401  (registers the quantized layers)
+
+    out = Path(out_dir)
+    figures = json.loads((out / "ds_cnn_kws.json").read_text())
+    recorded = figures["recipe"]
+    config = config or RecipeConfig(**recorded)
+    learning = {"neurons_per_class", "learning_competition", "rewire", "score_neurons"}
+    changed = sorted(key for key, value in asdict(config).items()
+                     if key not in learning and key in recorded and recorded[key] != value)
+    if changed:
+        raise ValueError(f"rebuild_engine: {changed} differ from the recipe that trained "
+                         f"{out / 'ds_cnn_kws.h5'}; only {sorted(learning)} may change")
+    corpus, _ = _corpora(config, cache_dir, workers, progress)
+    train_set, test_set = corpus.get_split("train"), corpus.get_split("test")
+    quantized = keras.models.load_model(out / "ds_cnn_kws.h5")
+    accuracy = {key: figures["accuracy"][key] for key in ("float_test", "quantized_keras_test")}
+    figures.update(_engine_stage(quantized, out, config, _features(train_set.audio),
+                                 train_set.labels, _features(test_set.audio), test_set,
+                                 accuracy))
+    figures["recipe"] = asdict(config)
+    figures["timings_s"]["offline_fit_s"] = round(figures.pop("offline_fit_s"), 1)
+    (out / "ds_cnn_kws.json").write_text(json.dumps(figures, indent=2) + "\n")
+    return figures
+
+
+def _preset_words() -> list[str]:
+    from spikelearn.datasets.synthetic import DEFAULT_WORDS
+
+    return [w for w in DEFAULT_WORDS if w not in NEW_WORDS]
+
+
+def _corpora(config: RecipeConfig, cache_dir, workers, progress):
+    """The preset-word corpus and the new-word corpus of the recipe."""
+    from spikelearn.datasets import make_corpus
+
+    corpus = make_corpus(config.num_speakers, config.repetitions, config.seed,
+                         words=_preset_words(), cache_dir=cache_dir, workers=workers,
+                         progress=progress)
+    new_corpus = make_corpus(config.num_speakers, config.new_word_repetitions, config.seed,
+                             words=list(NEW_WORDS), cache_dir=cache_dir, workers=workers,
+                             progress=progress)
+    return corpus, new_corpus
+
+
+def _engine_stage(quantized, out: Path, config: RecipeConfig, x_train, y_train, x_test,
+                  test_set, accuracy: dict) -> dict:
+    """Convert, replace the classifier by the learning layer, fit it offline, save the
+    ``.slm``; returns the engine figures (``accuracy`` extended, per-group accuracy,
+    ``num_weights``, ``offline_fit_s``)."""
+    import spikelearn
+    from spikelearn.layers import FullyConnected
+    from spikelearn.learning import Competitive, choose_num_weights
+
+    y_test = test_set.labels
     engine = spikelearn.convert(quantized)
     engine_test = engine.evaluate(x_test, y_test)
     agreement = float(np.mean(
         engine.predict_classes(x_test)
         == np.argmax(quantized.predict(x_test.astype(np.float32), verbose=0), axis=1)))
 
+    num_classes = len(_preset_words())
     engine.pop_layer()
     spikes = engine.forward(x_train)
     num_weights = choose_num_weights(spikes.reshape(len(spikes), -1))
@@ -207,47 +308,33 @@ def train(out_dir: str | os.PathLike, config: RecipeConfig | None = None, *,
                               name="edge_learning"))
     engine.compile(Competitive(num_weights, num_classes,
                                learning_competition=config.learning_competition,
-                               rewire=config.rewire, seed=config.seed))
+                               rewire=config.rewire, score_neurons=config.score_neurons,
+                               seed=config.seed))
     t0 = time.perf_counter()
     engine.fit(x_train, y_train)
-    timings["offline_fit_s"] = time.perf_counter() - t0
-    learning_test = engine.evaluate(x_test, y_test, num_classes)
-    engine.class_names = preset
+    fit_seconds = time.perf_counter() - t0
+    engine.class_names = _preset_words()
     engine.save(out / "ds_cnn_kws.slm")
 
+    predicted = engine.predict_classes(x_test)
     groups = {}
-    predicted = engine.predict_classes(x_test, num_classes)
     for column in ("dialect", "variant"):
         values = test_set.speaker_attribute(column)
         groups[column] = {
             str(v): round(float(np.mean(predicted[values == v] == y_test[values == v])), 4)
             for v in sorted(set(values))
         }
-
-    _write_demo_set(out / "ds_cnn_kws_demo.npz", test_set, x_test, new_corpus, config)
-    figures = {
-        "recipe": asdict(config),
-        "words": preset,
-        "new_words": list(NEW_WORDS),
-        "spikelearn_version": spikelearn.__version__,
-        "corpus": {k: v for k, v in corpus.manifest.items() if k != "speakers"},
-        "train_clips": int(len(y_train)),
-        "fit_samples_with_augmentation": int(len(y_fit)),
+    return {
         "accuracy": {
-            "float_test": round(float_test, 4),
-            "quantized_keras_test": round(quantized_test, 4),
+            **accuracy,
             "converted_engine_test": round(float(engine_test), 4),
             "engine_vs_keras_class_agreement": round(agreement, 4),
-            "learning_layer_test": round(float(learning_test), 4),
+            "learning_layer_test": round(float(np.mean(predicted == y_test)), 4),
         },
         "test_accuracy_by_group": groups,
-        "history": {"float": float_history, "qat": qat_history},
         "num_weights": int(num_weights),
-        "timings_s": {k: round(v, 1) for k, v in timings.items()},
-        "total_s": round(time.perf_counter() - started, 1),
+        "offline_fit_s": fit_seconds,
     }
-    (out / "ds_cnn_kws.json").write_text(json.dumps(figures, indent=2) + "\n")
-    return figures
 
 
 def _write_demo_set(path: Path, test_set, x_test, new_corpus, config: RecipeConfig) -> None:

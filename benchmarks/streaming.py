@@ -1,7 +1,8 @@
 """Streaming keyword spotting on a long synthetic recording: accuracy and cost.
 
 Builds a long recording (:func:`spikelearn.datasets.long_recordings.make_long_recording`) from
-the test-split speakers of the synthetic corpus, streams it through
+the test-split speakers of the zoo recipe's synthetic corpus (``--split validation`` for its
+validation speakers), streams it through
 :class:`spikelearn.streaming.Stream` on one numba thread in 0.5 s chunks, and reports the
 detection rate (hit within +-0.5 s of the keyword start), false alarms per hour, latency
 (detection time minus keyword end), the real-time factor (compute time / audio time) and
@@ -12,6 +13,7 @@ layer's full-window count by the fraction of rows a hop recomputes) and wall tim
 Run::
 
     python benchmarks/streaming.py [--duration 600] [--seed 1] [--model PATH] [--approximate]
+                                   [--split {test,validation}]
 
 Writes ``benchmarks/results/streaming.json`` and prints a rich table.
 """
@@ -34,22 +36,24 @@ from spikelearn.datasets.long_recordings import make_long_recording, score_detec
 from spikelearn.streaming import HOP_SECONDS, Stream
 
 RESULTS = Path(__file__).parent / "results" / "streaming.json"
-FALLBACK = Path("/tmp/zoo/full/ds_cnn_kws.slm")
 
 
 def load_model(path):
-    """The model and its class names (zoo model, else the fallback file and its JSON)."""
-    if path is None:
-        from spikelearn import zoo
+    """The model (the zoo's ``ds_cnn_kws`` when ``path`` is None) and its class names."""
+    from spikelearn import zoo
 
-        try:
-            model = zoo.load("ds_cnn_kws")
-            return model, model.class_names or zoo.info("ds_cnn_kws")["words"]
-        except FileNotFoundError:
-            path = FALLBACK
-    model = Model(path)
-    words = model.class_names or json.loads(Path(path).with_suffix(".json").read_text())["words"]
-    return model, words
+    model = zoo.load("ds_cnn_kws") if path is None else Model(path)
+    return model, model.class_names or zoo.info("ds_cnn_kws")["words"]
+
+
+def recipe_corpus():
+    """The zoo recipe's corpus (its test speakers were never heard in training)."""
+    from spikelearn import zoo
+
+    info = zoo.info("ds_cnn_kws")
+    recipe = info["recipe"]
+    return make_corpus(recipe["num_speakers"], recipe["repetitions"], recipe["seed"],
+                       words=info["words"], progress=False)
 
 
 def full_window_cost(model, windows):
@@ -73,13 +77,15 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--model", default=None)
     parser.add_argument("--approximate", action="store_true", help="Stream(exact=False)")
+    parser.add_argument("--split", choices=("test", "validation"), default="test",
+                        help="speakers of the recording (tune settings on validation)")
     args = parser.parse_args()
     numba.set_num_threads(1)
     model, words = load_model(args.model)
-    corpus = make_corpus(300, 2, 0, progress=False)
+    corpus = recipe_corpus()
     keywords = [w for w in words if w != "_silence_" and w in corpus.words]
     recording = make_long_recording(corpus, duration_s=args.duration, words=keywords,
-                                    seed=args.seed)
+                                    seed=args.seed, split=args.split)
     stream = Stream(model, words=words, exact=not args.approximate)
     stream.push(recording.audio[:16000 * 2])  # compile the kernels
     stream.reset()
@@ -120,7 +126,7 @@ def main():
         "real_time_factor_full_window": full_seconds / HOP_SECONDS,
         "settings": {"threshold": stream.threshold, "smoothing_hops": stream.smoothing_hops,
                      "refractory_s": stream.refractory_s, "temperature": stream.temperature,
-                     "seed": args.seed, "threads": 1},
+                     "seed": args.seed, "split": args.split, "threads": 1},
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=2))

@@ -13,7 +13,8 @@ layer's full-window count by the fraction of rows a hop recomputes) and wall tim
 Run::
 
     python benchmarks/streaming.py [--duration 600] [--seed 1] [--model PATH] [--approximate]
-                                   [--split {test,validation}]
+                                   [--split {test,validation}] [--threshold T]
+                                   [--smoothing S] [--temperature K]
 
 Writes ``benchmarks/results/streaming.json`` and prints a rich table.
 """
@@ -79,6 +80,10 @@ def main():
     parser.add_argument("--approximate", action="store_true", help="Stream(exact=False)")
     parser.add_argument("--split", choices=("test", "validation"), default="test",
                         help="speakers of the recording (tune settings on validation)")
+    parser.add_argument("--threshold", type=float, default=None, help="Stream threshold")
+    parser.add_argument("--smoothing", type=float, default=None, help="Stream smoothing (s)")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="Stream softmax temperature")
     args = parser.parse_args()
     numba.set_num_threads(1)
     model, words = load_model(args.model)
@@ -86,7 +91,9 @@ def main():
     keywords = [w for w in words if w != "_silence_" and w in corpus.words]
     recording = make_long_recording(corpus, duration_s=args.duration, words=keywords,
                                     seed=args.seed, split=args.split)
-    stream = Stream(model, words=words, exact=not args.approximate)
+    options = {key: getattr(args, key) for key in ("threshold", "smoothing", "temperature")
+               if getattr(args, key) is not None}
+    stream = Stream(model, words=words, exact=not args.approximate, **options)
     stream.push(recording.audio[:16000 * 2])  # compile the kernels
     stream.reset()
     chunk = 8000

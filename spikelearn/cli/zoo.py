@@ -30,22 +30,28 @@ zoo_app = typer.Typer(help="The model zoo: list, inspect and retrain pretrained 
 @zoo_app.command("list")
 @user_errors
 def zoo_list_command(json_output: bool = JSON_OPTION) -> None:
-    """List the zoo models and whether their pretrained files are installed.
+    """List the zoo models and where their pretrained files come from.
+
+    The "installed" column says "shipped" (inside the package), "downloaded" (in the data
+    folder), "download on first use" (hosted, see spikelearn.zoo.register) or "missing".
+    No request is made.
 
     Example: ``spikelearn zoo list``
     """
     from spikelearn import zoo
 
-    rows = [{"name": name, "description": zoo.MODELS[name],
-             "installed": (zoo.PRETRAINED_DIR / f"{name}.slm").is_file()}
-            for name in zoo.list_models()]
+    rows = []
+    for name in zoo.list_models():
+        status = zoo.status(name)
+        rows.append({"name": name, "description": zoo.MODELS[name],
+                     "installed": status in ("shipped", "downloaded"), "status": status})
     report = Report(json_output, quiet=False)
     report.json(rows)
     table = Table(title="spikelearn model zoo")
     for column in ("name", "installed", "description"):
-        table.add_column(column, no_wrap=column == "name")
+        table.add_column(column, no_wrap=column in ("name", "installed"))
     for row in rows:
-        table.add_row(row["name"], "yes" if row["installed"] else "no", row["description"])
+        table.add_row(row["name"], row["status"], row["description"])
     report.table(table)
 
 

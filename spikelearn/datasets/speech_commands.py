@@ -24,9 +24,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pooch
 
-from spikelearn.datasets._cache import data_dir
+from spikelearn.datasets._cache import data_dir, retrieve
 from spikelearn.datasets.audio import CLIP_SAMPLES, SAMPLE_RATE, fit_length, load_wav
 from spikelearn.datasets.corpus import Corpus
 from spikelearn.datasets.speakers import SPLITS
@@ -86,21 +85,14 @@ def fetch_speech_commands(*, url=None, sha256=None, cache_dir=None, progress=Tru
                 f"set ${SHA256_ENV}"
             )
         sha256 = SPEECH_COMMANDS_SHA256
-    try:
-        archive = pooch.retrieve(
-            url,
-            known_hash=f"sha256:{sha256}",
-            fname=f"{FOLDER}.tar.gz",
-            path=root,
-            progressbar=_RichDownloadBar() if progress else False,
-        )
-    except ValueError as err:  # pooch's hash mismatch
-        raise DataError(
-            f"Speech Commands archive from {url} failed its checksum (expected SHA-256 "
-            f"{sha256}); the download was discarded. Details: {err}"
-        ) from err
-    except OSError as err:  # requests / network errors derive from OSError
-        raise DataError(f"could not download Speech Commands from {url}: {err}") from err
+    archive = retrieve(
+        url,
+        sha256,
+        fname=f"{FOLDER}.tar.gz",
+        folder=root,
+        description="Speech Commands archive",
+        progress=progress,
+    )
     tmp = Path(tempfile.mkdtemp(prefix=f".{FOLDER}-", dir=root))
     try:
         with tarfile.open(archive) as tar:
@@ -113,36 +105,6 @@ def fetch_speech_commands(*, url=None, sha256=None, cache_dir=None, progress=Tru
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
-
-
-class _RichDownloadBar:
-    """The progress-bar protocol pooch expects (``total``, update, reset, close), in rich."""
-
-    def __init__(self):
-        from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
-
-        self._progress = Progress(
-            *Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn()
-        )
-        self._task = self._progress.add_task("Speech Commands", total=None)
-        self._progress.start()
-
-    @property
-    def total(self):
-        return self._progress.tasks[0].total
-
-    @total.setter
-    def total(self, value):
-        self._progress.update(self._task, total=value or None)
-
-    def update(self, n):
-        self._progress.advance(self._task, n)
-
-    def reset(self):
-        self._progress.reset(self._task, total=self.total)
-
-    def close(self):
-        self._progress.stop()
 
 
 def _find_root(cache_dir, download, progress):

@@ -152,7 +152,7 @@ plt.show()
 # Accuracy along the path
 # -----------------------
 # With 35 utterances per word the accuracies are low and, on 150 test samples, uncertain by
-# about four points either way; the zoo recipe reaches about 94 % with thousands of
+# about four points either way; the zoo recipe reaches 95 % with thousands of
 # utterances per word. What this example establishes is the last step: the engine's
 # accuracy *is* the quantized Keras model's, because it computes the same integers.
 stages = ["float", "quantized", "after QAT", "engine"]

@@ -96,7 +96,7 @@ def zoo_train_command(
 ) -> None:
     """Retrain a zoo model with its recipe (needs TensorFlow and espeak-ng).
 
-    With the defaults this reproduces the shipped files; it took 25 minutes on 2 cores.
+    With the defaults this reproduces the shipped files; it took 62 minutes on 2 cores.
 
     Writes NAME.h5 (quantized Keras), NAME.slm (engine), NAME.json (figures) and
     NAME_demo.npz into the output folder.

@@ -30,7 +30,6 @@ def _threads_for(samples: int) -> Iterator[None]:
         numba.set_num_threads(available)
 
 
-
 #: Largest fraction of a layer's channels with irregular thresholds for which the fused kernel
 #: still computes the levels in closed form (and counts those channels one by one).
 _MAX_IRREGULAR = 0.25

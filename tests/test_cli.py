@@ -374,6 +374,16 @@ def test_zoo_train_passes_the_recipe_settings(monkeypatch, tmp_path):
     assert out_dir == tmp_path / "zoo" and options["progress"] is False
     assert config == training.RecipeConfig(num_speakers=6, float_epochs=1, qat_epochs=2, seed=4)
     assert json.loads(result.output)["figures"]["accuracy"]["converted_engine_test"] == 0.5
+    assert options["stage"] == "all" and options["features"] is None
+    # A lone engine stage reads the recorded recipe; a features stage reports its sizes.
+    result = invoke("zoo", "train", "ds_cnn_kws", "-o", tmp_path / "zoo", "--stage", "engine")
+    assert result.exit_code == 0, result.output
+    assert calls[-1][1] is None and calls[-1][2]["stage"] == "engine"
+    result = invoke("zoo", "train", "ds_cnn_kws", "--stage", "features", "--features",
+                    tmp_path / "f.npz", "--augmented-copies", "3", "--json")
+    assert result.exit_code == 0, result.output
+    assert calls[-1][1] == training.RecipeConfig(augmented_copies=3)
+    assert calls[-1][2]["features"] == str(tmp_path / "f.npz")
 
 
 # -- as a real program ------------------------------------------------------------------------

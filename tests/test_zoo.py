@@ -76,8 +76,19 @@ def test_recipe_end_to_end_at_tiny_scale(tmp_path):
     config = RecipeConfig(num_speakers=6, repetitions=1, new_word_repetitions=5, float_epochs=1,
                           qat_epochs=1, neurons_per_class=2, score_neurons=2, demo_speakers=1)
     figures = train(tmp_path, config, cache_dir=tmp_path / "data", progress=False)
+    # The same recipe again, stage by stage (as the shipped model was made).
     again = tmp_path / "again"
-    train(again, config, cache_dir=tmp_path / "data", progress=False)
+    features = train(again, config, cache_dir=tmp_path / "data", progress=False,
+                     stage="features")
+    assert features["x_fit"] == [figures["train_clips"] * (1 + config.augmented_copies),
+                                 49, 10, 1]
+    with pytest.raises(ValueError, match=r"other \['augmented_copies'\]"):
+        train(again, dataclasses.replace(config, augmented_copies=1), stage="keras")
+    train(again, config, progress=False, stage="keras")
+    assert not (again / "ds_cnn_kws.slm").exists()
+    train(again, None, cache_dir=tmp_path / "data", progress=False, stage="engine")
+    with pytest.raises(ValueError, match="unknown recipe stage 'bogus'"):
+        train(again, config, stage="bogus")
     assert sorted(p.name for p in tmp_path.glob("ds_cnn_kws*")) == [
         "ds_cnn_kws.h5", "ds_cnn_kws.json", "ds_cnn_kws.slm", "ds_cnn_kws_demo.npz"]
     assert json.loads((tmp_path / "ds_cnn_kws.json").read_text()) == figures

@@ -105,47 +105,32 @@ def _keras_accuracy(model, x, y) -> float:
     return float(np.mean(np.argmax(logits, axis=1) == y))
 
 
-def train(out_dir: str | os.PathLike, config: RecipeConfig | None = None, *,
-          cache_dir=None, workers=None, progress: bool = True) -> dict:
-    """Run the whole recipe and write the zoo files into ``out_dir``.
+#: Config fields the features depend on (checked when a features file is reused).
+FEATURE_FIELDS = ("num_speakers", "repetitions", "seed", "augmented_copies", "pitch_semitones")
+#: Arrays of a features file (see :func:`recipe_features`).
+FEATURE_ARRAYS = ("x_fit", "y_fit", "x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
 
-    Parameters
-    ----------
-    out_dir : path-like
-        Folder for ``ds_cnn_kws.{h5,slm,json}`` and ``ds_cnn_kws_demo.npz``.
-    config : RecipeConfig, optional
-        Sizes, epochs and seed (defaults reproduce the shipped files).
-    cache_dir, workers :
-        Passed to :func:`spikelearn.datasets.make_corpus`.
-    progress : bool
-        Show rich progress bars.
+
+def recipe_features(config: RecipeConfig | None = None, *, cache_dir=None, workers=None,
+                    progress: bool = True) -> dict:
+    """The recipe's features: corpus -> MFCC, plus augmented copies of the training clips.
 
     Returns
     -------
     dict
-        The figures also written to ``ds_cnn_kws.json``.
+        ``x_fit, y_fit``: training clips and their augmented copies, shuffled (what Keras
+        trains on); ``x_train, y_train``: the training clips alone; ``x_val, y_val`` and
+        ``x_test, y_test``. Features are ``uint8 (n, 49, 10, 1)``, labels ``int64 (n,)``.
     """
-    from rich.progress import Progress
-
-    import spikelearn
     from spikelearn.datasets.augment import augment
-    from spikelearn.quantization import quantize
-    from spikelearn.zoo.ds_cnn_kws import build_float_model
 
     config = config or RecipeConfig()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    timings = {}
-    corpus, new_corpus = _corpora(config, cache_dir, workers, progress)
-    timings["corpus_s"] = time.perf_counter() - started
-
+    corpus, _ = _corpora(config, cache_dir, workers, progress)
     train_set = corpus.get_split("train")
     val_set = corpus.get_split("validation")
     test_set = corpus.get_split("test")
     x_train, y_train = _features(train_set.audio), train_set.labels
-    x_val, y_val = _features(val_set.audio), val_set.labels
-    x_test, y_test = _features(test_set.audio), test_set.labels
+    x_fit, y_fit = x_train, y_train
     if config.augmented_copies:
         # In chunks: augmentation works on whole batches and would hold several GB at once.
         chunk = 2000
@@ -157,54 +142,144 @@ def train(out_dir: str | os.PathLike, config: RecipeConfig | None = None, *,
                  for start in range(0, len(y_train), chunk)]
         x_fit = np.concatenate([x_train, *extra])
         y_fit = np.concatenate([y_train, np.repeat(y_train, config.augmented_copies)])
-    else:
-        x_fit, y_fit = x_train, y_train
     order = np.random.default_rng(config.seed).permutation(len(y_fit))
-    x_fit, y_fit = x_fit[order], y_fit[order]
-    timings["features_s"] = time.perf_counter() - started - timings["corpus_s"]
+    arrays = (x_fit[order], y_fit[order], x_train, y_train, _features(val_set.audio),
+              val_set.labels, _features(test_set.audio), test_set.labels)
+    return dict(zip(FEATURE_ARRAYS, arrays))
 
+
+def save_features(path: str | os.PathLike, features: dict, config: RecipeConfig) -> None:
+    """Write :func:`recipe_features` and the config fields they depend on to an ``.npz``
+    (uncompressed: MFCC bytes barely compress)."""
+    recorded = {key: getattr(config, key) for key in FEATURE_FIELDS}
+    _atomic_npz(Path(path), {**features, "config": np.array(json.dumps(recorded))})
+
+
+def load_features(path: str | os.PathLike, config: RecipeConfig) -> dict:
+    """Read a file of :func:`save_features`; refuses one made with other feature settings."""
+    with np.load(path) as stored:
+        missing = [key for key in (*FEATURE_ARRAYS, "config") if key not in stored.files]
+        if missing:
+            raise ValueError(f"{path}: not a recipe features file (missing {missing})")
+        recorded = json.loads(str(stored["config"]))
+        wanted = {key: getattr(config, key) for key in FEATURE_FIELDS}
+        changed = sorted(key for key in FEATURE_FIELDS if recorded.get(key) != wanted[key])
+        if changed:
+            raise ValueError(f"{path} was made with other {changed}: {recorded}")
+        return {key: stored[key] for key in FEATURE_ARRAYS}
+
+
+def train(out_dir: str | os.PathLike, config: RecipeConfig | None = None, *,
+          cache_dir=None, workers=None, progress: bool = True, stage: str = "all",
+          features: str | os.PathLike | None = None) -> dict:
+    """Run the recipe (or one stage of it) and write the zoo files into ``out_dir``.
+
+    Stages: ``"features"`` writes ``ds_cnn_kws_features.npz`` (needs espeak-ng for the
+    corpus); ``"keras"`` trains the float and quantized Keras models from a features file
+    and writes ``ds_cnn_kws.h5`` and the Keras figures (needs Keras with any backend, no
+    corpus); ``"engine"`` is :func:`rebuild_engine`; ``"all"`` runs the three in a row.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Folder for ``ds_cnn_kws.{h5,slm,json}`` and ``ds_cnn_kws_demo.npz``.
+    config : RecipeConfig, optional
+        Sizes, epochs and seed (defaults reproduce the shipped files; for the ``"engine"``
+        stage: the recipe recorded in ``ds_cnn_kws.json``).
+    cache_dir, workers :
+        Passed to :func:`spikelearn.datasets.make_corpus`.
+    progress : bool
+        Show rich progress bars.
+    stage : {"all", "features", "keras", "engine"}
+    features : path-like, optional
+        Features file for the ``"keras"`` stage (default
+        ``out_dir/ds_cnn_kws_features.npz``).
+
+    Returns
+    -------
+    dict
+        The figures also written to ``ds_cnn_kws.json`` (for ``"features"``: the sizes).
+    """
+    stages = ("all", "features", "keras", "engine")
+    if stage not in stages:
+        raise ValueError(f"unknown recipe stage {stage!r}; expected one of {stages}")
+    out = Path(out_dir)
+    if stage == "engine":
+        return rebuild_engine(out, config, cache_dir=cache_dir, workers=workers,
+                              progress=progress)
+    config = config or RecipeConfig()
+    out.mkdir(parents=True, exist_ok=True)
+    features_path = Path(features) if features else out / "ds_cnn_kws_features.npz"
+    started = time.perf_counter()
+    if stage == "keras":
+        arrays = load_features(features_path, config)
+        features_s = 0.0
+    else:
+        arrays = recipe_features(config, cache_dir=cache_dir, workers=workers,
+                                 progress=progress)
+        features_s = time.perf_counter() - started
+    if stage == "features":
+        save_features(features_path, arrays, config)
+        return {"features": str(features_path), "features_s": round(features_s, 1),
+                **{key: list(value.shape) for key, value in arrays.items()}}
+    figures = _keras_stage(out, config, arrays, progress)
+    figures["timings_s"]["features_s"] = round(features_s, 1)
+    (out / "ds_cnn_kws.json").write_text(json.dumps(figures, indent=2) + "\n")
+    if stage == "keras":
+        return figures
+    figures = rebuild_engine(out, config, cache_dir=cache_dir, workers=workers,
+                             progress=progress)
+    figures["total_s"] = round(time.perf_counter() - started, 1)
+    (out / "ds_cnn_kws.json").write_text(json.dumps(figures, indent=2) + "\n")
+    return figures
+
+
+def _keras_stage(out: Path, config: RecipeConfig, arrays: dict, progress: bool) -> dict:
+    """Float training, quantize, QAT; writes ``ds_cnn_kws.h5``, returns the Keras figures."""
+    import keras
+    from rich.progress import Progress
+
+    import spikelearn
+    from spikelearn.quantization import quantize
+    from spikelearn.zoo.ds_cnn_kws import build_float_model
+
+    timings = {}
     _seed_everything(config.seed)
     words = _preset_words()
+    x_fit, y_fit = arrays["x_fit"], arrays["y_fit"]
+    validation = arrays["x_val"], arrays["y_val"]
     with Progress(disable=not progress) as bar:
         float_model = build_float_model(len(words))
         t0 = time.perf_counter()
         float_history = _train_keras(
-            float_model, x_fit, y_fit, x_val, y_val, epochs=config.float_epochs,
+            float_model, x_fit, y_fit, *validation, epochs=config.float_epochs,
             learning_rate=config.learning_rate, batch_size=config.batch_size,
             progress=bar, description="float training")
         timings["float_training_s"] = time.perf_counter() - t0
-        float_test = _keras_accuracy(float_model, x_test, y_test)
+        float_test = _keras_accuracy(float_model, arrays["x_test"], arrays["y_test"])
 
-        quantized = quantize(float_model, 8, 4, 4, 1, calibration_data=x_train[:2000])
+        quantized = quantize(float_model, 8, 4, 4, 1, calibration_data=arrays["x_train"][:2000])
         t0 = time.perf_counter()
         qat_history = _train_keras(
-            quantized, x_fit, y_fit, x_val, y_val, epochs=config.qat_epochs,
+            quantized, x_fit, y_fit, *validation, epochs=config.qat_epochs,
             learning_rate=config.learning_rate / 5, batch_size=config.batch_size,
             progress=bar, description="quantization-aware training")
         timings["qat_s"] = time.perf_counter() - t0
-    quantized_test = _keras_accuracy(quantized, x_test, y_test)
+    quantized_test = _keras_accuracy(quantized, arrays["x_test"], arrays["y_test"])
     quantized.save(out / "ds_cnn_kws.h5", include_optimizer=False)
-
-    figures = {
+    return {
         "recipe": asdict(config),
         "words": words,
         "new_words": list(NEW_WORDS),
         "spikelearn_version": spikelearn.__version__,
-        "corpus": {k: v for k, v in corpus.manifest.items() if k != "speakers"},
-        "train_clips": int(len(y_train)),
+        "keras": {"version": keras.__version__, "backend": keras.backend.backend()},
+        "train_clips": int(len(arrays["y_train"])),
         "fit_samples_with_augmentation": int(len(y_fit)),
         "accuracy": {"float_test": round(float_test, 4),
                      "quantized_keras_test": round(quantized_test, 4)},
         "history": {"float": float_history, "qat": qat_history},
+        "timings_s": {key: round(value, 1) for key, value in timings.items()},
     }
-    figures.update(_engine_stage(quantized, out, config, x_train, y_train, x_test, test_set,
-                                 figures["accuracy"]))
-    _write_demo_set(out / "ds_cnn_kws_demo.npz", test_set, x_test, new_corpus, config)
-    timings["offline_fit_s"] = figures.pop("offline_fit_s")
-    figures["timings_s"] = {k: round(v, 1) for k, v in timings.items()}
-    figures["total_s"] = round(time.perf_counter() - started, 1)
-    (out / "ds_cnn_kws.json").write_text(json.dumps(figures, indent=2) + "\n")
-    return figures
 
 
 def rebuild_engine(out_dir: str | os.PathLike, config: RecipeConfig | None = None, *,
@@ -213,7 +288,8 @@ def rebuild_engine(out_dir: str | os.PathLike, config: RecipeConfig | None = Non
 
     Converts the quantized Keras model, builds and fits the learning layer with the
     learning settings of ``config`` (``neurons_per_class``, ``learning_competition``,
-    ``rewire``, ``score_neurons``) and rewrites ``ds_cnn_kws.slm``; in ``ds_cnn_kws.json``
+    ``rewire``, ``score_neurons``) and rewrites ``ds_cnn_kws.slm`` and the demo set
+    ``ds_cnn_kws_demo.npz``; in ``ds_cnn_kws.json``
     the engine figures are replaced and the Keras ones (float and QAT training) kept. The
     result equals what :func:`train` writes with the same ``config`` and Keras model: the
     engine stage is integer-only and seeded.
@@ -252,14 +328,16 @@ def rebuild_engine(out_dir: str | os.PathLike, config: RecipeConfig | None = Non
     if changed:
         raise ValueError(f"rebuild_engine: {changed} differ from the recipe that trained "
                          f"{out / 'ds_cnn_kws.h5'}; only {sorted(learning)} may change")
-    corpus, _ = _corpora(config, cache_dir, workers, progress)
+    corpus, new_corpus = _corpora(config, cache_dir, workers, progress)
     train_set, test_set = corpus.get_split("train"), corpus.get_split("test")
     quantized = keras.models.load_model(out / "ds_cnn_kws.h5")
     accuracy = {key: figures["accuracy"][key] for key in ("float_test", "quantized_keras_test")}
+    x_test = _features(test_set.audio)
     figures.update(_engine_stage(quantized, out, config, _features(train_set.audio),
-                                 train_set.labels, _features(test_set.audio), test_set,
-                                 accuracy))
+                                 train_set.labels, x_test, test_set, accuracy))
+    _write_demo_set(out / "ds_cnn_kws_demo.npz", test_set, x_test, new_corpus, config)
     figures["recipe"] = asdict(config)
+    figures["corpus"] = {k: v for k, v in corpus.manifest.items() if k != "speakers"}
     figures["timings_s"]["offline_fit_s"] = round(figures.pop("offline_fit_s"), 1)
     (out / "ds_cnn_kws.json").write_text(json.dumps(figures, indent=2) + "\n")
     return figures
@@ -354,3 +432,15 @@ def _write_demo_set(path: Path, test_set, x_test, new_corpus, config: RecipeConf
         new_labels=new_test.labels[keep].astype(np.int16),
         new_speakers=new_test.speakers[keep].astype(np.int16),
     )
+
+
+def _atomic_npz(path: Path, arrays: dict) -> None:
+    """``numpy.savez`` through a temporary file and :func:`os.replace` (never half-written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(temporary, "wb") as file:
+            np.savez(file, **arrays)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -145,7 +145,7 @@ def recipe_features(config: RecipeConfig | None = None, *, cache_dir=None, worke
     order = np.random.default_rng(config.seed).permutation(len(y_fit))
     arrays = (x_fit[order], y_fit[order], x_train, y_train, _features(val_set.audio),
               val_set.labels, _features(test_set.audio), test_set.labels)
-    return dict(zip(FEATURE_ARRAYS, arrays))
+    return dict(zip(FEATURE_ARRAYS, arrays, strict=True))
 
 
 def save_features(path: str | os.PathLike, features: dict, config: RecipeConfig) -> None:

@@ -9,7 +9,9 @@ is replaced by a 1-bit learning layer (``neurons_per_class`` neurons per class) 
 ``ds_cnn_kws.slm`` (engine with the learned layer), ``ds_cnn_kws.json`` (figures) and
 ``ds_cnn_kws_demo.npz`` (held-out features and new-word audio for the demo).
 
-TensorFlow is needed (``pip install "spikelearn[keras]"``) and espeak-ng for the corpus.
+Keras is needed (``pip install "spikelearn[keras]"``) and espeak-ng for the corpus. The
+steps run in three stages (:func:`train`'s ``stage``) that can run on different machines:
+features (corpus and MFCC), Keras (float training and QAT, any Keras backend) and engine.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ NEW_WORDS = ("backward", "follow", "forward")
 
 @dataclass
 class RecipeConfig:
-    """Settings of :func:`train`; the defaults reproduce the shipped model."""
+    """Settings of :func:`train`; the defaults are those of the shipped model (its Keras
+    stage ran on a GPU with the JAX backend; other backends give other float weights)."""
 
     num_speakers: int = 500
     repetitions: int = 3
@@ -184,7 +187,7 @@ def train(out_dir: str | os.PathLike, config: RecipeConfig | None = None, *,
     out_dir : path-like
         Folder for ``ds_cnn_kws.{h5,slm,json}`` and ``ds_cnn_kws_demo.npz``.
     config : RecipeConfig, optional
-        Sizes, epochs and seed (defaults reproduce the shipped files; for the ``"engine"``
+        Sizes, epochs and seed (defaults: the shipped model's recipe; for the ``"engine"``
         stage: the recipe recorded in ``ds_cnn_kws.json``).
     cache_dir, workers :
         Passed to :func:`spikelearn.datasets.make_corpus`.

@@ -14,16 +14,17 @@ same augmented samples is the baseline for (a) and (b). Also reported: offline `
 throughput through the whole network and the time of the few-shot ``fit`` call.
 
 With ``--option KEY=VALUE`` (repeatable; ``Competitive`` options such as
-``rewire=frequent``, ``learning_competition=0``, ``num_weights=22``) the learning layer is
-rebuilt like the zoo recipe (same units, ``num_weights``, ``learning_competition`` and seed
-unless overridden), compiled with those options and fitted offline on the recipe's training
+``rewire=sample``, ``learning_competition=0``, ``num_weights=22``) the learning layer is
+rebuilt like the zoo recipe (same units, ``num_weights``, ``learning_competition``,
+``rewire``, ``score_neurons`` and seed unless overridden), compiled with those options and
+fitted offline on the recipe's training
 clips before the edge learning; the learning-layer figure is then measured here.
 
 Needs espeak-ng (the corpus is regenerated or read from the cache with the settings the
 zoo model was trained with). Prints a rich table and writes JSON::
 
     python benchmarks/edge_learning.py [--speakers N] [--shots 4] [--augmentations 40]
-                                       [--option rewire=frequent ...] [--score-neurons K]
+                                       [--option rewire=sample ...] [--score-neurons K]
                                        [--split {test,validation}]
 
 ``--score-neurons`` changes only the class readout of the loaded learning layer (no
@@ -214,9 +215,11 @@ def _refit(model, meta, options, x_train, y_train):
     units = model.get_layer(-1).config["units"]
     model.pop_layer()
     model.add(FullyConnected(units, weight_bits=1, name="edge_learning"))
+    recipe = meta["recipe"]
     config = {"num_weights": meta["num_weights"], "num_classes": learning["num_classes"],
-              "learning_competition": meta["recipe"]["learning_competition"],
-              "seed": meta["recipe"]["seed"], **options}
+              **{key: recipe[key] for key in ("learning_competition", "rewire",
+                                              "score_neurons", "seed")},
+              **options}
     model.compile(Competitive(**config))
     model.fit(x_train, y_train)
     return model

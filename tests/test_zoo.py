@@ -119,3 +119,28 @@ def test_recipe_end_to_end_at_tiny_scale(tmp_path):
     with pytest.raises(ValueError, match=r"\['num_speakers'\] differ"):
         rebuild_engine(again, dataclasses.replace(config, num_speakers=7),
                        cache_dir=tmp_path / "data", progress=False)
+
+
+def test_recipe_features_file_is_checked(tmp_path):
+    from spikelearn.zoo.training import FEATURE_ARRAYS, RecipeConfig, load_features, save_features
+
+    config = RecipeConfig(num_speakers=6, repetitions=1)
+    arrays = {name: np.zeros((2, 49, 10, 1) if name.startswith("x") else 2, np.uint8)
+              for name in FEATURE_ARRAYS}
+    path = tmp_path / "features.npz"
+    save_features(path, arrays, config)
+    loaded = load_features(path, config)
+    assert sorted(loaded) == sorted(FEATURE_ARRAYS)
+    np.testing.assert_array_equal(loaded["x_fit"], arrays["x_fit"])
+    with pytest.raises(ValueError, match=r"other \['num_speakers'\]"):
+        load_features(path, RecipeConfig(repetitions=1))
+    (tmp_path / "text.npz").write_text("not numpy")
+    with pytest.raises(ValueError, match="text.npz: not a recipe features file"):
+        load_features(tmp_path / "text.npz", config)
+    np.save(tmp_path / "single.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="not an .npz"):
+        load_features(tmp_path / "single.npy", config)
+    np.savez(tmp_path / "partial.npz", x_fit=np.zeros(2))
+    with pytest.raises(ValueError, match="missing"):
+        load_features(tmp_path / "partial.npz", config)
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -159,8 +160,15 @@ def save_features(path: str | os.PathLike, features: dict, config: RecipeConfig)
 
 
 def load_features(path: str | os.PathLike, config: RecipeConfig) -> dict:
-    """Read a file of :func:`save_features`; refuses one made with other feature settings."""
-    with np.load(path) as stored:
+    """Read a file of :func:`save_features`; refuses one made with other feature settings
+    (``ValueError``) or that is not such a file (``ValueError`` naming it)."""
+    try:
+        stored = np.load(path)
+    except (ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise ValueError(f"{path}: not a recipe features file ({error})") from error
+    if not isinstance(stored, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path}: not a recipe features file (a single array, not an .npz)")
+    with stored:
         missing = [key for key in (*FEATURE_ARRAYS, "config") if key not in stored.files]
         if missing:
             raise ValueError(f"{path}: not a recipe features file (missing {missing})")

@@ -13,6 +13,7 @@ import numba
 import numpy as np
 
 from spikelearn.layers import Layer, kernels
+from spikelearn.layers.base import INT32_MAX
 
 #: Fewer samples than this per thread run on fewer threads: waking a worker thread costs more
 #: than it saves (a single-sample forward is ~100x slower on two threads on a busy machine).
@@ -128,8 +129,11 @@ def _fused_plan(layers: list[Layer], input_bits: int) -> tuple | None:
             row.update(out_h=1, out_w=1, cout=cout)
         else:
             return None
+        positions = row["out_h"] * row["out_w"]
         if isinstance(layer, SeparableConv2D):
-            depthwise = var["depthwise"].astype(np.int64)
+            # the depthwise weights, or their coverage for a global sum without positions
+            depthwise = layer.depthwise_coverage() if row["global_sum"] else \
+                var["depthwise"].astype(np.int64)
             bound = top * np.abs(depthwise).sum(axis=(0, 1))  # (cin,) depthwise sums
             gemm = var["pointwise"].astype(np.int64)
             row.update(kind=kernels.SEPARABLE, depthwise=offset)
@@ -140,10 +144,14 @@ def _fused_plan(layers: list[Layer], input_bits: int) -> tuple | None:
             bound = np.full(len(gemm), top)
             row["kind"] = kernels.DENSE if isinstance(layer, FullyConnected) else kernels.CONV
         reach = bound @ np.abs(gemm)  # (cout,) largest |GEMM output| of each channel
-        if max(int(bound.max(initial=0)), int(reach.max(initial=0))) > kernels.FLOAT32_EXACT:
+        if row["kind"] == kernels.SEPARABLE and row["global_sum"]:  # float64, then int32
+            reach = reach + positions * np.abs(var["bias"].astype(np.int64))
+            limit = INT32_MAX
+        else:
+            limit = kernels.FLOAT32_EXACT
+        if max(int(bound.max(initial=0)), int(reach.max(initial=0))) > limit:
             return None
         taps = len(gemm)
-        positions = row["out_h"] * row["out_w"]
         row.update(weights=offset, bias=int_offset)
         floats.append(gemm.astype(np.float32).ravel())
         offset += gemm.size

@@ -73,6 +73,24 @@ class SeparableConv2D(SpatialLayer):
             self._thresholds_t(self.config["filters"]), geometry, global_sum, narrow, levels,
             potentials)
 
+    def depthwise_coverage(self) -> np.ndarray:
+        """int64 (h, w, cin): the depthwise weights that read each input position, added up
+        over every output position, so that ``sum_{y, x} D[y, x, c]`` equals
+        ``sum_{y, x} a[y, x, c] * coverage[y, x, c]``."""
+        geometry, (out_h, out_w) = self._window(self.input_shape)
+        (kh, kw), (sh, sw, pad_top, pad_left) = self.config["kernel_size"], geometry[:4]
+        in_h, in_w, _ = self.input_shape
+        depthwise = self.variables["depthwise"].astype(np.int64)
+        coverage = np.zeros(self.input_shape, np.int64)
+        for ky in range(kh):
+            rows = np.arange(out_h) * sh - pad_top + ky
+            rows = rows[(rows >= 0) & (rows < in_h)]
+            for kx in range(kw):
+                cols = np.arange(out_w) * sw - pad_left + kx
+                cols = cols[(cols >= 0) & (cols < in_w)]
+                coverage[np.ix_(rows, cols)] += depthwise[ky, kx]
+        return coverage
+
     def macs(self):
         kh, kw = self.config["kernel_size"]
         cin = self.input_shape[2]

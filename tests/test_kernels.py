@@ -230,3 +230,30 @@ def test_float32_closed_form_is_refused_when_it_could_round():
     np.testing.assert_array_equal(model.forward(x),
                                   reference_call(model.layers[-1], reference_call(model.layers[0],
                                                                                   x)))
+
+
+def test_depthwise_coverage_sums_the_depthwise_sums_of_every_position():
+    rng = np.random.default_rng(4)
+    for strides, padding in [(1, "same"), (2, "same"), (2, "valid"), (1, "valid")]:
+        model = Model([InputData((7, 5, 3), input_bits=4),
+                       SeparableConv2D(3, 3, strides=strides, padding=padding,
+                                       weight_bits=8, activation_bits=None)])
+        layer = model.get_layer(1)
+        layer.set_variable("depthwise", rng.integers(-127, 128, (3, 3, 3)))
+        layer.set_variable("pointwise", np.eye(3, dtype=np.int64))  # potentials = D + bias
+        layer.set_variable("bias", np.zeros(3, np.int64))
+        x = rng.integers(0, 16, (5, 7, 5, 3)).astype(np.uint8)
+        depth_sums = reference_call(layer, x).sum(axis=(1, 2))
+        expected = np.einsum("nhwc,hwc->nc", x.astype(np.int64), layer.depthwise_coverage())
+        np.testing.assert_array_equal(depth_sums, expected)
+
+
+def test_global_sums_that_int32_cannot_hold_are_not_fused():
+    model = Model([InputData((25, 5, 64), input_bits=4),
+                   SeparableConv2D(64, weight_bits=8, activation_bits=1, pool="global_avg")])
+    layer = model.get_layer(1)
+    layer.set_variable("depthwise", np.full((3, 3, 64), 127))
+    layer.set_variable("pointwise", np.full((64, 64), 127))
+    assert _fused_plan(model.layers, 4) is None  # 15 * 127 * 949 taps * 127 * 64 > 2**31
+    layer.set_variable("pointwise", np.full((64, 64), 1))
+    assert _fused_plan(model.layers, 4) is not None

@@ -346,8 +346,9 @@ def _gather(kind, row, src, dw, gin):
     separable: the depthwise sums (exact integers); dense: the flattened input.
 
     Indices are unsigned (``numpy.uint64``) so that numba emits no negative-index wraparound,
-    which kept the inner loops from vectorising: measured on the DS-CNN, this halved the
-    time of both the im2col and the depthwise sums against loops over per-position slices.
+    which kept the inner loops from vectorising. Measured per sample on the zoo DS-CNN, one
+    thread, against loops over per-position slices: im2col 11 -> 4 us, the depthwise sums of
+    a separable layer 10 -> 6 us.
     """
     in_h, in_w, cin, out_h, out_w = row[1], row[2], row[3], row[4], row[5]
     kh, kw, sh, sw, pt, pl = row[7], row[8], row[9], row[10], row[11], row[12]
@@ -532,8 +533,9 @@ def fused_forward(x, plan, floats, ints, spacings, sizes, chunks, levels, potent
     one float32 GEMM (``numpy.dot``, BLAS) of exact integers: the caller only builds a plan
     when every partial sum is bounded by :data:`FLOAT32_EXACT`, so the results equal the int32
     arithmetic of the layer kernels bit for bit. A separable layer with a global sum skips its
-    positions instead (:func:`_separable_global_sum`, float64): on the DS-CNN this made the
-    whole forward pass 1.3x faster. The caller limits BLAS to one thread (the
+    positions instead (:func:`_separable_global_sum`, float64). With the unsigned indices of
+    :func:`_gather`, this made the zoo DS-CNN's feature extractor 1.4x faster (median of five
+    alternating runs of 6,000 samples on two threads: 18,900 -> 27,100 samples/s). The caller limits BLAS to one thread (the
     worker threads are numba's). Measured on the DS-CNN: batching 2 to 8 samples per GEMM is
     slower than one sample's 125-row GEMM, whose buffers stay in the L1/L2 caches.
 

@@ -501,6 +501,31 @@ class Model:
         set_score_neurons(self, value)
 
     @property
+    def new_class_bonus(self) -> int:
+        """The compiled rule's ``new_class_bonus`` (see
+        :class:`~spikelearn.learning.Competitive`), else 0: added to the summed
+        ``score_neurons`` best potentials of each class added by :meth:`add_classes`.
+
+        Settable on a compiled model (saved with it); learning does not depend on it.
+
+        Raises
+        ------
+        NotCompiledError
+            When set on a model that is not compiled.
+        LearningError
+            When set to anything but an integer >= 0.
+        """
+        if self.num_classes is None:
+            return 0
+        return int(self._layers[-1].config["learning"].get("new_class_bonus", 0))
+
+    @new_class_bonus.setter
+    def new_class_bonus(self, value: int) -> None:
+        from spikelearn.learning.training import set_new_class_bonus
+
+        set_new_class_bonus(self, value)
+
+    @property
     def class_names(self) -> list[str] | None:
         """Name of each class (e.g. its keyword), saved in the model file; None when unnamed.
 
@@ -535,10 +560,12 @@ class Model:
     def class_scores(self, x: np.ndarray, num_classes: int | None = None, *,
                      score_neurons: int | None = None, batch_size: int = 1024) -> np.ndarray:
         """Score of every class: the mean :meth:`predict` output of its ``score_neurons`` most
-        excited neurons (``1``: the maximum over the class's neurons).
+        excited neurons (``1``: the maximum over the class's neurons), plus
+        ``new_class_bonus / score_neurons`` for the classes added by :meth:`add_classes`.
 
         ``num_classes`` as in :meth:`predict_classes`; ``score_neurons`` defaults to the
-        compiled rule's (:class:`~spikelearn.learning.Competitive`), else 1.
+        compiled rule's (:class:`~spikelearn.learning.Competitive`), else 1. The bonus applies
+        to the compiled classes only (not with another ``num_classes``).
 
         Returns
         -------
@@ -549,14 +576,17 @@ class Model:
     def _class_scores(self, x, num_classes, score_neurons, batch_size):
         """Class scores and best neuron outputs, see :func:`spikelearn.learning.scores`."""
         from spikelearn.learning.scores import class_scores
+        from spikelearn.learning.training import class_bonus
 
         outputs = self.predict(x, batch_size=batch_size).reshape(len(x), -1)
         compiled = self.num_classes
+        own = compiled is not None and num_classes in (None, compiled)
         if score_neurons is None:
-            score_neurons = self.score_neurons if num_classes in (None, compiled) else 1
+            score_neurons = self.score_neurons if own else 1
         if num_classes is None:
             num_classes = compiled or outputs.shape[1]
-        return class_scores(outputs, num_classes, score_neurons)
+        return class_scores(outputs, num_classes, score_neurons,
+                            class_bonus(self) if own else None)
 
     def predict_classes(self, x: np.ndarray, num_classes: int | None = None, *,
                         score_neurons: int | None = None, batch_size: int = 1024,

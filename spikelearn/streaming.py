@@ -38,6 +38,7 @@ from spikelearn.layers import Conv2D, FullyConnected, InputData, SeparableConv2D
 from spikelearn.layers.base import SpatialLayer
 from spikelearn.layers.kernels import activate, depthwise_sums
 from spikelearn.learning.scores import class_scores
+from spikelearn.learning.training import class_bonus
 
 #: Samples per hop (20 ms): one new MFCC frame.
 HOP_SAMPLES = features.FRAME_STEP
@@ -493,8 +494,9 @@ class Stream:
 
     Per 20 ms hop: one MFCC frame, one incremental evaluation of the network on the last
     second (:class:`StreamingNetwork`), class scores (of the model's
-    :attr:`~spikelearn.Model.score_neurons` best neurons of each class, like
-    :meth:`spikelearn.Model.class_scores`), posteriors ``softmax(scores /
+    :attr:`~spikelearn.Model.score_neurons` best neurons of each class and the
+    :attr:`~spikelearn.Model.new_class_bonus`, like :meth:`spikelearn.Model.class_scores`),
+    posteriors ``softmax(scores /
     temperature)``, a moving average over ``smoothing`` seconds, and a detection of the best
     class not in ``ignore`` when its smoothed posterior reaches ``threshold`` outside the
     refractory period of the previous detection.
@@ -562,6 +564,7 @@ class Stream:
         self.num_classes = num_classes
         compiled = getattr(model, "num_classes", None)
         self.score_neurons = model.score_neurons if num_classes == compiled else 1
+        self.bonus = class_bonus(model) if num_classes == compiled else None
         self.smoothing_hops = max(1, round(smoothing / HOP_SECONDS))
         self.threshold = float(threshold)
         self.refractory_s = float(refractory_s)
@@ -583,7 +586,8 @@ class Stream:
         """Class scores ``(m, num_classes)`` of network outputs ``(m, 1, 1, units)``, as
         :meth:`spikelearn.Model.class_scores` computes them."""
         flat = outputs.reshape(len(outputs), -1)
-        return class_scores(flat, self.num_classes, self.score_neurons)[0].astype(np.float64)
+        return class_scores(flat, self.num_classes, self.score_neurons,
+                            self.bonus)[0].astype(np.float64)
 
     def posteriors(self, scores: np.ndarray) -> np.ndarray:
         """``softmax(scores / temperature)`` per row."""

@@ -66,7 +66,8 @@ def test_compile_sets_seeded_masks_and_state():
     assert layer.config["learning"] == {
         "rule": "Competitive", "num_weights": 5, "num_classes": 3, "initial_plasticity": 0.6,
         "learning_competition": 0.0, "min_plasticity": 0.1, "plasticity_decay": 0.25,
-        "recruit": False, "rewire": "sample", "score_neurons": 1, "seed": 11}
+        "recruit": False, "rewire": "sample", "score_neurons": 1, "new_class_bonus": 0,
+        "seed": 11, "base_classes": 3}
     other = _model()
     other.compile(Competitive(5, 3, initial_plasticity=0.6, seed=11))
     np.testing.assert_array_equal(other.get_layer(-1).variables["weights"],

@@ -24,6 +24,7 @@ from spikelearn.cli._common import (
 from spikelearn.errors import DataError, NotCompiledError
 from spikelearn.learning.scores import argmax_or_abstain
 from spikelearn.learning.scores import class_scores as scores_of_classes
+from spikelearn.learning.training import class_bonus
 
 if TYPE_CHECKING:
     from spikelearn.model import Model
@@ -39,7 +40,8 @@ def class_scores(model: Model, x: np.ndarray, report: Report) -> tuple[np.ndarra
             outputs.append(model.predict(x[start:start + 4 * CHUNK]).reshape(-1, _units(model)))
             progress.advance(task, len(outputs[-1]))
     outputs = np.concatenate(outputs) if outputs else np.zeros((0, _units(model)), np.float32)
-    scores, maxima = scores_of_classes(outputs, _num_classes(model), model.score_neurons)
+    scores, maxima = scores_of_classes(outputs, _num_classes(model), model.score_neurons,
+                                       class_bonus(model))
     return scores, maxima.astype(np.float32)
 
 

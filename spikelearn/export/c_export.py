@@ -33,7 +33,9 @@ maximum (times ``output_scale`` when there is one) and the lowest index wins tie
 sum of each class's k highest potentials (the same order as Python's means, k being the same
 for every class), then on equal sums the class's highest potential, then the lowest index
 (exact while the means stay below 2^23 / k in magnitude, where Python's float32 means are
-exact).
+exact). The compiled rule's ``new_class_bonus`` (``SLM_NEW_CLASS_BONUS``) is added to the
+score (k = 1) or the sum (k > 1) of every class from ``SLM_BASE_CLASSES`` (the classes at
+compile) on, those that ``add_classes`` or ``slm_add_class`` appended.
 """
 
 from __future__ import annotations
@@ -221,11 +223,15 @@ def _plan(model, extra_classes):
         capacity = _learning_plan(plan, rule, learning_layer, int(extra_classes), ram)
         d["SLM_OUTPUT_CAPACITY"] = str(capacity)
         d["SLM_SCORE_NEURONS"] = str(_score_neurons(model, rule, learning_layer))
+        base = learning_layer.config["learning"].get("base_classes", int(rule.num_classes))
+        d.update(SLM_BASE_CLASSES=str(int(base)),
+                 SLM_NEW_CLASS_BONUS=str(int(rule.new_class_bonus)))
         alignment = 8
     else:
         d.update(SLM_OUTPUT_SIZE=str(output_size), SLM_OUTPUT_CAPACITY=str(output_size))
         _output_scale(plan, model.get_layer(-1), output_size)
-        d["SLM_SCORE_NEURONS"] = "1"
+        d.update(SLM_SCORE_NEURONS="1", SLM_BASE_CLASSES=str(output_size),
+                 SLM_NEW_CLASS_BONUS="0")
     ram["output"] = 4 * int(d["SLM_OUTPUT_CAPACITY"])
     total = sum(ram.values())
     ram["total"] = -(-total // alignment) * alignment

@@ -34,9 +34,9 @@ FLOAT_OPTIONS = (
 REWIRE_MODES = ("sample", "frequent")
 #: Every option of :class:`Competitive`, in signature order.
 OPTIONS = ("num_weights", "num_classes", *FLOAT_OPTIONS, "recruit", "rewire", "score_neurons",
-           "seed")
+           "new_class_bonus", "seed")
 #: Default of each option that a saved config may lack (files written before it existed).
-OPTION_DEFAULTS = {"rewire": "sample", "score_neurons": 1}
+OPTION_DEFAULTS = {"rewire": "sample", "score_neurons": 1, "new_class_bonus": 0}
 
 
 def exact_fraction(value):
@@ -98,6 +98,12 @@ class Competitive:
         neurons per class. ``1`` (the reference) takes the best neuron alone; a few neurons
         (e.g. 5 of 15) break the frequent ties of 1-bit potentials by how many of a class's
         neurons agree (see :meth:`spikelearn.Model.predict_classes`).
+    new_class_bonus : int, default 0
+        Readout only, like ``score_neurons``: added to the summed potentials of the
+        ``score_neurons`` best neurons of every class that ``add_classes`` appended after
+        compile, so those classes' scores (the means) rise by
+        ``new_class_bonus / score_neurons``. Classes learned from a few samples otherwise lose
+        close calls to the classes learned offline from many (see the learning guide).
     seed : int or None, default None
         Seed of the connection masks and of the choice of moved connections. ``None`` draws one
         at compile time; the drawn seed is stored with the model so that it stays reproducible.
@@ -128,7 +134,9 @@ class Competitive:
     - ``rewire="frequent"`` (off by default) replaces the sample-driven rewiring by the
       activity counters;
     - ``score_neurons > 1`` (off by default) scores a class by several of its neurons, and
-      equal scores go to the class with the higher best neuron (not to the lowest index).
+      equal scores go to the class with the higher best neuron (not to the lowest index);
+    - ``new_class_bonus > 0`` (off by default) raises the scores of the classes added after
+      compile.
 
     Examples
     --------
@@ -157,6 +165,7 @@ class Competitive:
         recruit=False,
         rewire="sample",
         score_neurons=1,
+        new_class_bonus=0,
         seed=None,
     ):
         self.num_weights = num_weights
@@ -168,6 +177,7 @@ class Competitive:
         self.recruit = recruit
         self.rewire = rewire
         self.score_neurons = score_neurons
+        self.new_class_bonus = new_class_bonus
         self.seed = seed
 
     def __repr__(self):
@@ -217,6 +227,9 @@ class Competitive:
         if not _is_int(self.score_neurons) or not 1 <= self.score_neurons <= per_class:
             raise LearningError(f"{rule}: score_neurons must be an integer in [1, {per_class}] "
                                 f"(the neurons per class), got {self.score_neurons!r}")
+        if not _is_int(self.new_class_bonus) or self.new_class_bonus < 0:
+            raise LearningError(f"{rule}: new_class_bonus must be an integer >= 0, got "
+                                f"{self.new_class_bonus!r}")
         if self.seed is not None and (not _is_int(self.seed) or not 0 <= self.seed < 2**63):
             raise LearningError(f"{rule}: seed must be None or an integer in [0, 2**63), got "
                                 f"{self.seed!r}")

@@ -8,7 +8,7 @@ import numpy as np
 ABSTAIN = -1
 
 
-def class_scores(outputs, num_classes, score_neurons=1):
+def class_scores(outputs, num_classes, score_neurons=1, bonus=None):
     """Score and best neuron output of every class.
 
     Parameters
@@ -21,6 +21,9 @@ def class_scores(outputs, num_classes, score_neurons=1):
     score_neurons : int, default 1
         The score of a class is the mean of the outputs of its ``score_neurons`` most excited
         neurons (``1``: its best neuron), in ``[1, npc]``.
+    bonus : array_like of int, shape (num_classes,), optional
+        Added to each class's summed outputs before the mean (``Competitive``'s
+        ``new_class_bonus`` on the classes added after compile).
 
     Returns
     -------
@@ -38,6 +41,8 @@ def class_scores(outputs, num_classes, score_neurons=1):
     >>> scores, maxima = class_scores([[5, 1, 4, 4]], 2, score_neurons=2)
     >>> scores.tolist(), maxima.tolist()
     ([[3.0, 4.0]], [[5, 4]])
+    >>> class_scores([[5, 1, 4, 4]], 2, score_neurons=2, bonus=[0, 1])[0].tolist()
+    [[3.0, 4.5]]
     """
     outputs = np.asarray(outputs)
     n, units = outputs.shape
@@ -51,11 +56,14 @@ def class_scores(outputs, num_classes, score_neurons=1):
                          f"a class), got {score_neurons!r}")
     blocks = outputs.reshape(n, int(num_classes), per_class)
     maxima = blocks.max(axis=2)
+    bonus = np.zeros(int(num_classes)) if bonus is None else np.asarray(bonus, np.float64)
+    if bonus.shape != (int(num_classes),):
+        raise ValueError(f"bonus must have shape ({int(num_classes)},), got {bonus.shape}")
     if score_neurons == 1:
-        return maxima.astype(np.float32), maxima
+        return (maxima + bonus).astype(np.float32), maxima
     best = np.partition(blocks, per_class - int(score_neurons), axis=2)
     top = best[:, :, per_class - int(score_neurons):].astype(np.float64)
-    return (top.sum(axis=2) / int(score_neurons)).astype(np.float32), maxima
+    return ((top.sum(axis=2) + bonus) / int(score_neurons)).astype(np.float32), maxima
 
 
 def argmax_or_abstain(scores, abstain_margin=None, *, tie_break=None):

@@ -108,6 +108,26 @@ def add_classes(model, num_new):
     _store(layer, rule, state)
 
 
+def set_new_class_bonus(model, value):
+    """Change the compiled rule's ``new_class_bonus`` (see ``Model.new_class_bonus``)."""
+    layer = learning_layer(model)
+    rule = optimizer(model)
+    rule.new_class_bonus = value
+    rule.validate(layer.variables["weights"].shape[0], layer.config["units"])
+    layer.config[CONFIG_KEY]["new_class_bonus"] = int(value)
+
+
+def class_bonus(model):
+    """int64 (num_classes,): ``new_class_bonus`` for the classes added after compile, 0 for
+    the others (see ``Competitive(new_class_bonus=)``); None for a model not compiled."""
+    if model.num_classes is None:
+        return None
+    config = learning_layer(model).config[CONFIG_KEY]
+    bonus = np.zeros(int(config["num_classes"]), np.int64)
+    bonus[int(config.get("base_classes", len(bonus))):] = int(config.get("new_class_bonus", 0))
+    return bonus
+
+
 def set_score_neurons(model, value):
     """Change the compiled rule's ``score_neurons`` (see ``Model.score_neurons``)."""
     layer = learning_layer(model)
@@ -124,7 +144,9 @@ def _state(layer):
 
 
 def _store(layer, rule, state):
-    """Write the state arrays and the JSON-serialisable options to ``layer``."""
+    """Write the state arrays and the JSON-serialisable options to ``layer``, with
+    ``base_classes``: the classes at compile (kept by later calls)."""
+    base = layer.config.get(CONFIG_KEY, {}).get("base_classes", int(rule.num_classes))
     layer.set_variable("weights", state["weights"])
     for name in STATE_NAMES:
         if name in state:
@@ -136,7 +158,8 @@ def _store(layer, rule, state):
         recruit=bool(config["recruit"]),
         rewire=str(config["rewire"]),
         score_neurons=int(config["score_neurons"]),
+        new_class_bonus=int(config["new_class_bonus"]),
         seed=int(config["seed"]),
         **{name: float(config[name]) for name in FLOAT_OPTIONS},
     )
-    layer.config[CONFIG_KEY] = {"rule": "Competitive", **config}
+    layer.config[CONFIG_KEY] = {"rule": "Competitive", **config, "base_classes": int(base)}

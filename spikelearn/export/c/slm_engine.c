@@ -382,12 +382,16 @@ static int64_t slm_top_sum(const int32_t *values, uint32_t count, int32_t *high)
 }
 #endif
 
+/* Bonus of class k: SLM_NEW_CLASS_BONUS for the classes added after compile, else 0. */
+#define SLM_CLASS_BONUS(k) ((k) >= (uint32_t)SLM_BASE_CLASSES ? SLM_NEW_CLASS_BONUS : 0)
+
 /* The class of the best score (Model.predict_classes): class k owns the outputs
  * [k * per_class, (k + 1) * per_class). SLM_SCORE_NEURONS == 1: its score is their max (scaled
  * by slm_output_scale when present), the lowest index wins ties. SLM_SCORE_NEURONS == k > 1
  * (learning models only): integer-only, the sum of its k highest potentials (Python compares
  * their means, the same order as k is the same for all classes), equal sums go to the class
- * with the higher max, then to the lowest index. */
+ * with the higher max, then to the lowest index. SLM_CLASS_BONUS is added to the score (the
+ * max, or the sum) of each class. */
 int32_t slm_predict_class(slm_state_t *state, const uint8_t *input)
 {
     const int32_t *scores = slm_forward(state, input);
@@ -413,7 +417,7 @@ int32_t slm_predict_class(slm_state_t *state, const uint8_t *input)
 #if SLM_SCORE_NEURONS > 1
     for (k = 0; k < classes; ++k) {
         int32_t high;
-        int64_t sum = slm_top_sum(scores + k * per_class, per_class, &high);
+        int64_t sum = slm_top_sum(scores + k * per_class, per_class, &high) + SLM_CLASS_BONUS(k);
         if (k == 0 || sum > best_sum || (sum == best_sum && high > best_max)) {
             best_sum = sum;
             best_max = high;
@@ -426,7 +430,7 @@ int32_t slm_predict_class(slm_state_t *state, const uint8_t *input)
 #if SLM_HAS_OUTPUT_SCALE
             float score = (float)scores[j] * slm_output_scale[j];
 #else
-            int32_t score = scores[j];
+            int32_t score = scores[j] + SLM_CLASS_BONUS(k);
 #endif
             if (j == 0 || score > best_score) {
                 best_score = score;

@@ -127,3 +127,65 @@ def test_score_neurons_needs_a_compiled_model():
     model = Model([InputData((1, 1, 4), input_bits=1), FullyConnected(4, weight_bits=1)])
     with pytest.raises(NotCompiledError):
         model.score_neurons = 2
+
+
+# -- new_class_bonus ------------------------------------------------------------------------------
+def test_class_scores_add_the_bonus_to_the_sum_before_the_mean():
+    outputs = np.array([[5, 1, 0, 4, 4, 4]])
+    np.testing.assert_array_equal(class_scores(outputs, 2, bonus=[0, 2])[0], [[5, 6]])
+    np.testing.assert_array_equal(class_scores(outputs, 2, 2, bonus=[1, 3])[0], [[3.5, 5.5]])
+    with pytest.raises(ValueError, match=r"bonus must have shape \(2,\)"):
+        class_scores(outputs, 2, bonus=[1, 2, 3])
+
+
+def test_the_bonus_raises_only_the_classes_added_after_compile(tmp_path):
+    model = _two_class_model(1)
+    model.add_classes(1)  # class 2: neurons 6-8, fresh masks of two connections
+    layer = model.get_layer(-1)
+    layer.variables["weights"][:, 6:] = 0
+    layer.variables["weights"][[0, 1], 6] = 1  # as good as class 0's best neuron on inputs 0-1
+    x = np.array([[1, 1, 0, 0, 0, 0]], np.uint8).reshape(1, 1, 1, 6)
+    np.testing.assert_array_equal(model.class_scores(x), [[2, 1, 2]])
+    assert model.predict_classes(x).tolist() == [0]  # equal scores and best neurons: lowest
+    model.new_class_bonus = 1
+    assert layer.config["learning"]["base_classes"] == 2
+    np.testing.assert_array_equal(model.class_scores(x), [[2, 1, 3]])
+    assert model.predict_classes(x).tolist() == [2]
+    per_neuron = model.class_scores(x, 9)  # not the compiled classes: no bonus
+    np.testing.assert_array_equal(per_neuron, [[2, 0, 0, 1, 1, 1, 2, 0, 0]])
+    model.save(tmp_path / "bonus.slm")
+    loaded = Model(tmp_path / "bonus.slm")
+    assert loaded.new_class_bonus == 1
+    np.testing.assert_array_equal(loaded.class_scores(x), [[2, 1, 3]])
+    loaded.add_classes(1)  # a later class gets it too, the compiled ones still do not
+    loaded.get_layer(-1).variables["weights"][:, 9:] = 0
+    np.testing.assert_array_equal(loaded.class_scores(x), [[2, 1, 3, 1]])
+
+
+def test_new_class_bonus_is_checked_and_needs_a_compiled_model():
+    from spikelearn.errors import NotCompiledError
+
+    fresh = Model([InputData((1, 1, 6), input_bits=1), FullyConnected(6, weight_bits=1)])
+    with pytest.raises(LearningError, match="new_class_bonus must be an integer >= 0"):
+        fresh.compile(Competitive(2, 2, new_class_bonus=-1))
+    model = _two_class_model(1)
+    for bad in (-1, 0.5, True, "2"):
+        with pytest.raises(LearningError, match="new_class_bonus must be an integer >= 0"):
+            model.new_class_bonus = bad
+    assert model.new_class_bonus == 0
+    plain = Model([InputData((1, 1, 4), input_bits=1), FullyConnected(4, weight_bits=1)])
+    assert plain.new_class_bonus == 0
+    with pytest.raises(NotCompiledError):
+        plain.new_class_bonus = 1
+
+
+def test_a_file_without_the_bonus_reads_as_none(tmp_path):
+    model = _two_class_model(1)
+    model.add_classes(1)
+    learning = model.get_layer(-1).config["learning"]
+    del learning["new_class_bonus"], learning["base_classes"]
+    model.save(tmp_path / "old.slm")
+    loaded = Model(tmp_path / "old.slm")
+    assert loaded.new_class_bonus == 0
+    x = np.ones((1, 1, 1, 6), np.uint8)
+    np.testing.assert_array_equal(loaded.class_scores(x), model.class_scores(x))

@@ -343,3 +343,34 @@ def test_score_neurons_define_and_its_check(tmp_path):
         learning["score_neurons"] = bad
         with pytest.raises(ValueError, match=r"score_neurons must be an integer in \[1, 3\]"):
             export_c(model, tmp_path / "bad")
+
+
+@needs_gcc
+@pytest.mark.parametrize("score_neurons, bonus", [(3, 2), (1, 1)])
+def test_predict_class_adds_the_bonus_of_classes_added_after_compile(tmp_path, score_neurons,
+                                                                     bonus):
+    model = Model([InputData((1, 1, 24), input_bits=1), FullyConnected(15, weight_bits=1)])
+    model.compile(Competitive(num_weights=6, num_classes=3, score_neurons=score_neurons,
+                              new_class_bonus=bonus, seed=0))
+    rng = np.random.default_rng(1)
+    x = (rng.random((60, 1, 1, 24)) < 0.35).astype(np.uint8)
+    labels = rng.integers(0, 5, 40)
+    harness = export_and_build(model, tmp_path, extra_classes=2)
+    header = (tmp_path / HEADER).read_text()
+    assert "#define SLM_BASE_CLASSES 3" in header
+    assert f"#define SLM_NEW_CLASS_BONUS {bonus}" in header
+    harness.init()
+    harness.add_class()
+    harness.add_class()  # on the device: the two classes after compile get the bonus
+    harness.learn(x[:40], labels)
+    harness.predict_class(x)
+    answers = harness.run()
+    assert [answers.int32(), answers.int32()] == [4, 5]
+    model.add_classes(2)
+    model.fit(x[:40], labels)
+    for _ in labels:
+        answers.int32()  # the learning steps' winners
+    expected = model.predict_classes(x)
+    np.testing.assert_array_equal([answers.int32() for _ in x], expected)
+    model.new_class_bonus = 0
+    assert np.any(expected != model.predict_classes(x))  # the bonus decides some samples

@@ -236,3 +236,10 @@ def test_stream_scores_follow_the_model_readout():
     np.testing.assert_allclose(stream.scores(outputs), expected, rtol=1e-6)
     np.testing.assert_array_equal(stream.scores(outputs),
                                   class_scores(outputs.reshape(6, -1), CLASSES, NEURONS)[0])
+    model.add_classes(1)
+    model.new_class_bonus = 3
+    stream = Stream(model, words=["yes", "no", "_silence_", "wow"])
+    outputs = np.random.default_rng(2).integers(0, 5, (6, 1, 1, (CLASSES + 1) * NEURONS))
+    expected = outputs.reshape(6, CLASSES + 1, NEURONS).mean(axis=2)
+    expected[:, CLASSES] += 3 / NEURONS  # the added class only
+    np.testing.assert_allclose(stream.scores(outputs), expected, rtol=1e-6)

@@ -26,10 +26,11 @@ zoo model was trained with). Prints a rich table and writes JSON::
 
     python benchmarks/edge_learning.py [--speakers N] [--shots 4] [--augmentations 40]
                                        [--option rewire=sample ...] [--score-neurons K]
+                                       [--new-class-bonus B]
                                        [--split {test,validation}]
 
-``--score-neurons`` changes only the class readout of the loaded learning layer (no
-re-fit). ``--split validation`` takes learners and scores from the validation speakers: choose
+``--score-neurons`` and ``--new-class-bonus`` change only the class readout of the loaded
+learning layer (no re-fit). ``--split validation`` takes learners and scores from the validation speakers: choose
 settings there, report them on ``test``.
 """
 
@@ -74,6 +75,8 @@ def main() -> None:
                         help="Competitive option for a re-fitted learning layer (repeatable)")
     parser.add_argument("--score-neurons", type=int, default=None,
                         help="class readout of the learning layer (default: the model's)")
+    parser.add_argument("--new-class-bonus", type=int, default=None,
+                        help="readout bonus of the learned words (default: the model's)")
     parser.add_argument("--split", choices=("test", "validation"), default="test",
                         help="speakers to learn from and score on (choose settings on "
                              "validation, report test)")
@@ -100,6 +103,8 @@ def main() -> None:
         base = _refit(base, meta, options, x_train, y_train)
     if args.score_neurons is not None:
         base.score_neurons = args.score_neurons
+    if args.new_class_bonus is not None:
+        base.new_class_bonus = args.new_class_bonus
     if options or args.score_neurons is not None or args.split != "test":
         learning_layer_accuracy = base.evaluate(x_old, y_old)
     saved = Path(tempfile.mkdtemp()) / "edge_learning_base.slm"
@@ -180,6 +185,7 @@ def main() -> None:
         "options": options,
         "split": args.split,
         "score_neurons": base.score_neurons,
+        "new_class_bonus": base.new_class_bonus,
         "offline_fit_samples_per_s": offline_rate,
         "offline_fit_runs_samples_per_s": offline_rates,
         "summary": summary,

@@ -179,9 +179,8 @@ def test_new_class_bonus_is_checked_and_needs_a_compiled_model():
         plain.new_class_bonus = 1
 
 
-def test_a_file_without_the_bonus_reads_as_none(tmp_path):
+def test_a_file_without_the_bonus_reads_as_none_and_its_classes_as_compiled(tmp_path):
     model = _two_class_model(1)
-    model.add_classes(1)
     learning = model.get_layer(-1).config["learning"]
     del learning["new_class_bonus"], learning["base_classes"]
     model.save(tmp_path / "old.slm")
@@ -189,3 +188,8 @@ def test_a_file_without_the_bonus_reads_as_none(tmp_path):
     assert loaded.new_class_bonus == 0
     x = np.ones((1, 1, 1, 6), np.uint8)
     np.testing.assert_array_equal(loaded.class_scores(x), model.class_scores(x))
+    loaded.add_classes(1)
+    loaded.new_class_bonus = 2
+    assert loaded.get_layer(-1).config["learning"]["base_classes"] == 2
+    outputs = loaded.forward(x).reshape(3, 3).max(axis=1)
+    np.testing.assert_array_equal(loaded.class_scores(x), [outputs + [0, 0, 2]])

@@ -145,8 +145,11 @@ def _state(layer):
 
 def _store(layer, rule, state):
     """Write the state arrays and the JSON-serialisable options to ``layer``, with
-    ``base_classes``: the classes at compile (kept by later calls)."""
-    base = layer.config.get(CONFIG_KEY, {}).get("base_classes", int(rule.num_classes))
+    ``base_classes``: the classes at compile, kept by later calls (a file written before it
+    existed counts the classes it had as compiled ones)."""
+    previous = layer.config.get(CONFIG_KEY)
+    base = int(rule.num_classes) if previous is None else \
+        previous.get("base_classes", previous["num_classes"])
     layer.set_variable("weights", state["weights"])
     for name in STATE_NAMES:
         if name in state:

@@ -30,8 +30,8 @@ zoo model was trained with). Prints a rich table and writes JSON::
                                        [--split {test,validation}]
 
 ``--score-neurons`` and ``--new-class-bonus`` change only the class readout of the loaded
-learning layer (no re-fit). ``--split validation`` takes learners and scores from the validation speakers: choose
-settings there, report them on ``test``.
+learning layer (no re-fit). ``--split validation`` takes learners and scores from the
+validation speakers: choose settings there, report them on ``test``.
 """
 
 from __future__ import annotations

@@ -535,7 +535,7 @@ def fused_forward(x, plan, floats, ints, spacings, sizes, chunks, levels, potent
     arithmetic of the layer kernels bit for bit. A separable layer with a global sum skips its
     positions instead (:func:`_separable_global_sum`, float64). With the unsigned indices of
     :func:`_gather`, this made the zoo DS-CNN's feature extractor 1.4x faster (median of five
-    alternating runs of 6,000 samples on two threads: 18,900 -> 27,100 samples/s). The caller
+    alternating runs of 6,000 samples on two threads: 19,400 -> 27,100 samples/s). The caller
     limits BLAS to one thread (the worker threads are numba's). Measured on the DS-CNN:
     batching 2 to 8 samples per GEMM is slower than one sample's 125-row GEMM, whose buffers
     stay in the L1/L2 caches.

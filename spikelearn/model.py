@@ -490,40 +490,35 @@ class Model:
         LearningError
             When set outside ``[1, neurons per class]``.
         """
-        if self.num_classes is None:
-            return 1
-        return int(self._layers[-1].config["learning"].get("score_neurons", 1))
+        return self._readout_option("score_neurons", 1)
 
     @score_neurons.setter
     def score_neurons(self, value: int) -> None:
-        from spikelearn.learning.training import set_score_neurons
+        from spikelearn.learning.training import set_readout_option
 
-        set_score_neurons(self, value)
+        set_readout_option(self, "score_neurons", value)
 
     @property
     def new_class_bonus(self) -> int:
         """The compiled rule's ``new_class_bonus`` (see
         :class:`~spikelearn.learning.Competitive`), else 0: added to the summed
         ``score_neurons`` best potentials of each class added by :meth:`add_classes`.
-
-        Settable on a compiled model (saved with it); learning does not depend on it.
-
-        Raises
-        ------
-        NotCompiledError
-            When set on a model that is not compiled.
-        LearningError
-            When set to anything but an integer >= 0.
+        Settable like :attr:`score_neurons`, to an integer >= 0 (else ``LearningError``).
         """
-        if self.num_classes is None:
-            return 0
-        return int(self._layers[-1].config["learning"].get("new_class_bonus", 0))
+        return self._readout_option("new_class_bonus", 0)
 
     @new_class_bonus.setter
     def new_class_bonus(self, value: int) -> None:
-        from spikelearn.learning.training import set_new_class_bonus
+        from spikelearn.learning.training import set_readout_option
 
-        set_new_class_bonus(self, value)
+        set_readout_option(self, "new_class_bonus", value)
+
+    def _readout_option(self, name: str, default: int) -> int:
+        """A readout option of the compiled rule; ``default`` when not compiled (or a file
+        written before the option existed)."""
+        if self.num_classes is None:
+            return default
+        return int(self._layers[-1].config["learning"].get(name, default))
 
     @property
     def class_names(self) -> list[str] | None:

@@ -108,15 +108,6 @@ def add_classes(model, num_new):
     _store(layer, rule, state)
 
 
-def set_new_class_bonus(model, value):
-    """Change the compiled rule's ``new_class_bonus`` (see ``Model.new_class_bonus``)."""
-    layer = learning_layer(model)
-    rule = optimizer(model)
-    rule.new_class_bonus = value
-    rule.validate(layer.variables["weights"].shape[0], layer.config["units"])
-    layer.config[CONFIG_KEY]["new_class_bonus"] = int(value)
-
-
 def class_bonus(model):
     """int64 (num_classes,): ``new_class_bonus`` for the classes added after compile, 0 for
     the others (see ``Competitive(new_class_bonus=)``); None for a model not compiled."""
@@ -128,13 +119,15 @@ def class_bonus(model):
     return bonus
 
 
-def set_score_neurons(model, value):
-    """Change the compiled rule's ``score_neurons`` (see ``Model.score_neurons``)."""
+def set_readout_option(model, name, value):
+    """Change an option of the compiled rule that only changes the class readout,
+    ``"score_neurons"`` or ``"new_class_bonus"`` (see the ``Model`` properties of these
+    names), validated like at compile."""
     layer = learning_layer(model)
     rule = optimizer(model)
-    rule.score_neurons = value
+    setattr(rule, name, value)
     rule.validate(layer.variables["weights"].shape[0], layer.config["units"])
-    layer.config[CONFIG_KEY]["score_neurons"] = int(value)
+    layer.config[CONFIG_KEY][name] = int(value)
 
 
 def _state(layer):

@@ -94,7 +94,7 @@ def layer_throughput(samples):
         kernels.fit(packed_x, y, masks.copy(), state["vigilance"], state["budget"],
                     state["wins"], state["rng_counter"], np.uint64(0), UNITS // CLASSES,
                     schedule["decrement"], schedule["min_budget"], schedule["vigilance_cap"],
-                    False)
+                    False, np.zeros((0, 0), np.int32), INPUTS)  # rewire="sample"
 
     trained = _learning_model()
     trained.fit(x4, y)

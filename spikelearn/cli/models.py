@@ -241,8 +241,8 @@ def predict_command(
     """Print the predicted class (its word when the model has class names) of each clip.
 
     The score is the class's best neuron output (or the mean of its ``score_neurons`` best, as
-    the model was compiled). Shorter clips are zero-padded, longer ones
-    trimmed to 1 s.
+    the model was compiled, with its ``new_class_bonus`` for the words learned after compile).
+    Shorter clips are zero-padded, longer ones trimmed to 1 s.
 
     Example: ``spikelearn predict kws.slm yes.wav no.wav --top-k 3``
     """

@@ -368,11 +368,13 @@ def test_zoo_train_passes_the_recipe_settings(monkeypatch, tmp_path):
 
     monkeypatch.setattr(training, "train", fake_train)
     result = invoke("zoo", "train", "ds_cnn_kws", "-o", tmp_path / "zoo", "--speakers", "6",
-                    "--float-epochs", "1", "--qat-epochs", "2", "--seed", "4", "--json")
+                    "--float-epochs", "1", "--qat-epochs", "2", "--qat-learning-rate", "2e-3",
+                    "--seed", "4", "--json")
     assert result.exit_code == 0, result.output
     (out_dir, config, options), = calls
     assert out_dir == tmp_path / "zoo" and options["progress"] is False
-    assert config == training.RecipeConfig(num_speakers=6, float_epochs=1, qat_epochs=2, seed=4)
+    assert config == training.RecipeConfig(num_speakers=6, float_epochs=1, qat_epochs=2,
+                                           qat_learning_rate=2e-3, seed=4)
     assert json.loads(result.output)["figures"]["accuracy"]["converted_engine_test"] == 0.5
     assert options["stage"] == "all" and options["features"] is None
     # A lone engine stage reads the recorded recipe; a features stage reports its sizes.
@@ -384,6 +386,10 @@ def test_zoo_train_passes_the_recipe_settings(monkeypatch, tmp_path):
     assert result.exit_code == 0, result.output
     assert calls[-1][1] == training.RecipeConfig(augmented_copies=3)
     assert calls[-1][2]["features"] == str(tmp_path / "f.npz")
+    # a learning rate must be positive (usage error, nothing runs)
+    count = len(calls)
+    assert invoke("zoo", "train", "ds_cnn_kws", "--qat-learning-rate", "0").exit_code == 2
+    assert len(calls) == count
 
 
 # -- as a real program ------------------------------------------------------------------------

@@ -144,3 +144,37 @@ def test_recipe_features_file_is_checked(tmp_path):
     with pytest.raises(ValueError, match="missing"):
         load_features(tmp_path / "partial.npz", config)
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_train_quantized_takes_the_bits_and_learning_rate_and_keeps_the_float_model():
+    pytest.importorskip("tensorflow")
+    from rich.progress import Progress
+
+    from spikelearn.quantization import QuantizedActivation
+    from spikelearn.zoo.training import (
+        RecipeConfig,
+        keras_accuracy,
+        seed_everything,
+        train_float,
+        train_quantized,
+    )
+
+    rng = np.random.default_rng(0)
+    arrays = {f"x_{split}": rng.integers(0, 256, (40, 49, 10, 1), dtype=np.uint8)
+              for split in ("fit", "train", "val")}
+    arrays.update({f"y_{split}": rng.integers(0, 33, 40) for split in ("fit", "train", "val")})
+    config = RecipeConfig(float_epochs=1, qat_epochs=1, batch_size=20, qat_learning_rate=3e-4)
+    seed_everything(0)
+    with Progress(disable=True) as bar:
+        float_model, history = train_float(config, arrays, bar)
+        before = [w.copy() for w in float_model.get_weights()]
+        quantized, qat_history = train_quantized(float_model, config, arrays, bar,
+                                                 bits=(8, 4, 2, 1))
+    assert len(history["accuracy"]) == len(qat_history["val_accuracy"]) == 1
+    for old, new in zip(before, float_model.get_weights(), strict=True):
+        np.testing.assert_array_equal(old, new)
+    levels = [layer.bits for layer in quantized.layers if isinstance(layer, QuantizedActivation)]
+    assert levels == [2, 2, 2, 2, 1]
+    schedule = quantized.optimizer.get_config()["learning_rate"]["config"]
+    assert schedule["initial_learning_rate"] == pytest.approx(3e-4)
+    assert 0.0 <= keras_accuracy(quantized, arrays["x_val"], arrays["y_val"]) <= 1.0

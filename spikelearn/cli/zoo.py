@@ -73,6 +73,12 @@ def zoo_info_command(
     report.table(key_value_table(f"{name}: {zoo.MODELS[name]}", document))
 
 
+def _positive(value: float | None) -> float | None:
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"must be > 0, got {value:g}")
+    return value
+
+
 @zoo_app.command("train")
 @user_errors
 def zoo_train_command(
@@ -87,6 +93,10 @@ def zoo_train_command(
         None, min=1, help=f"Float training epochs (default {DEFAULTS.float_epochs})."),
     qat_epochs: int = typer.Option(
         None, min=1, help=f"Quantization-aware epochs (default {DEFAULTS.qat_epochs})."),
+    qat_learning_rate: float = typer.Option(
+        None, callback=_positive,
+        help=f"Peak learning rate of quantization-aware training "
+             f"(default {DEFAULTS.qat_learning_rate:g})."),
     seed: int = typer.Option(
         None, help=f"Seed of the corpus and the training (default {DEFAULTS.seed})."),
     augmented_copies: int = typer.Option(
@@ -124,7 +134,8 @@ def zoo_train_command(
     from spikelearn.zoo.training import train
 
     settings = {"num_speakers": speakers, "repetitions": repetitions,
-                "float_epochs": float_epochs, "qat_epochs": qat_epochs, "seed": seed,
+                "float_epochs": float_epochs, "qat_epochs": qat_epochs,
+                "qat_learning_rate": qat_learning_rate, "seed": seed,
                 "augmented_copies": augmented_copies}
     given = {key: value for key, value in settings.items() if value is not None}
     # The engine stage reads the recorded recipe unless settings are given.

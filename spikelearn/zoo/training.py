@@ -45,6 +45,8 @@ class RecipeConfig:
     qat_epochs: int = 20
     batch_size: int = 256
     learning_rate: float = 4e-3
+    #: Peak learning rate of quantization-aware training (cosine decay, like the float one).
+    qat_learning_rate: float = 8e-4
     neurons_per_class: int = 15
     learning_competition: float = 0.1
     rewire: str = "frequent"
@@ -56,7 +58,8 @@ class RecipeConfig:
     demo_speakers: int = 3
 
 
-def _seed_everything(seed: int) -> None:
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and the Keras backend (and ask TensorFlow for deterministic ops)."""
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -105,11 +108,6 @@ def _train_keras(model, x, y, x_val, y_val, *, epochs, learning_rate, batch_size
     )
     return {key: [round(float(v), 4) for v in values]
             for key, values in history.history.items() if "acc" in key}
-
-
-def _keras_accuracy(model, x, y) -> float:
-    logits = model.predict(x.astype(np.float32), batch_size=500, verbose=0)
-    return float(np.mean(np.argmax(logits, axis=1) == y))
 
 
 #: Config fields the features depend on (checked when a features file is reused).
@@ -248,47 +246,107 @@ def train(out_dir: str | os.PathLike, config: RecipeConfig | None = None, *,
     return figures
 
 
+#: Bits of the recipe's quantization: input-layer weights, other weights, activations, and
+#: the spikes out of the feature extractor (the arguments of ``quantize``).
+QUANTIZATION_BITS = (8, 4, 4, 1)
+
+
+def train_float(config: RecipeConfig, arrays: dict, progress) -> tuple:
+    """The recipe's float DS-CNN, trained on ``arrays["x_fit"]`` (Adam, cosine decay).
+
+    Parameters
+    ----------
+    config : RecipeConfig
+        ``float_epochs``, ``learning_rate``, ``batch_size``.
+    arrays : dict
+        :func:`recipe_features`.
+    progress : rich.progress.Progress
+        Where the epochs are shown (may be disabled).
+
+    Returns
+    -------
+    model : keras.Model
+    history : dict
+        Accuracy per epoch (``accuracy``, ``val_accuracy``).
+    """
+    from spikelearn.zoo.ds_cnn_kws import build_float_model
+
+    model = build_float_model(len(_preset_words()))
+    history = _train_keras(
+        model, arrays["x_fit"], arrays["y_fit"], arrays["x_val"], arrays["y_val"],
+        epochs=config.float_epochs, learning_rate=config.learning_rate,
+        batch_size=config.batch_size, progress=progress, description="float training")
+    return model, history
+
+
+def train_quantized(float_model, config: RecipeConfig, arrays: dict, progress, *,
+                    bits: tuple = QUANTIZATION_BITS) -> tuple:
+    """Quantize the float model and run quantization-aware training.
+
+    :func:`~spikelearn.quantization.quantize` calibrates the activation steps on the first
+    2,000 training clips; QAT runs ``qat_epochs`` from ``qat_learning_rate``.
+    ``float_model`` itself is not changed.
+
+    Parameters
+    ----------
+    float_model : keras.Model
+        From :func:`train_float`.
+    config, arrays, progress :
+        As in :func:`train_float`.
+    bits : tuple of 4 int
+        Input-layer weights, other weights, activations and spikes (the recipe's
+        ``QUANTIZATION_BITS`` = 8, 4, 4, 1 by default).
+
+    Returns
+    -------
+    quantized : keras.Model
+    history : dict
+        As in :func:`train_float`.
+    """
+    from spikelearn.quantization import quantize
+
+    quantized = quantize(float_model, *bits, calibration_data=arrays["x_train"][:2000])
+    history = _train_keras(
+        quantized, arrays["x_fit"], arrays["y_fit"], arrays["x_val"], arrays["y_val"],
+        epochs=config.qat_epochs, learning_rate=config.qat_learning_rate,
+        batch_size=config.batch_size, progress=progress,
+        description="quantization-aware training")
+    return quantized, history
+
+
+def keras_accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
+    """Accuracy of a Keras classifier on uint8 features ``x`` and labels ``y``."""
+    logits = model.predict(x.astype(np.float32), batch_size=500, verbose=0)
+    return float(np.mean(np.argmax(logits, axis=1) == y))
+
+
 def _keras_stage(out: Path, config: RecipeConfig, arrays: dict, progress: bool) -> dict:
     """Float training, quantize, QAT; writes ``ds_cnn_kws.h5``, returns the Keras figures."""
     import keras
     from rich.progress import Progress
 
     import spikelearn
-    from spikelearn.quantization import quantize
-    from spikelearn.zoo.ds_cnn_kws import build_float_model
 
     timings = {}
-    _seed_everything(config.seed)
-    words = _preset_words()
-    x_fit, y_fit = arrays["x_fit"], arrays["y_fit"]
-    validation = arrays["x_val"], arrays["y_val"]
+    seed_everything(config.seed)
     with Progress(disable=not progress) as bar:
-        float_model = build_float_model(len(words))
         t0 = time.perf_counter()
-        float_history = _train_keras(
-            float_model, x_fit, y_fit, *validation, epochs=config.float_epochs,
-            learning_rate=config.learning_rate, batch_size=config.batch_size,
-            progress=bar, description="float training")
+        float_model, float_history = train_float(config, arrays, bar)
         timings["float_training_s"] = time.perf_counter() - t0
-        float_test = _keras_accuracy(float_model, arrays["x_test"], arrays["y_test"])
-
-        quantized = quantize(float_model, 8, 4, 4, 1, calibration_data=arrays["x_train"][:2000])
+        float_test = keras_accuracy(float_model, arrays["x_test"], arrays["y_test"])
         t0 = time.perf_counter()
-        qat_history = _train_keras(
-            quantized, x_fit, y_fit, *validation, epochs=config.qat_epochs,
-            learning_rate=config.learning_rate / 5, batch_size=config.batch_size,
-            progress=bar, description="quantization-aware training")
+        quantized, qat_history = train_quantized(float_model, config, arrays, bar)
         timings["qat_s"] = time.perf_counter() - t0
-    quantized_test = _keras_accuracy(quantized, arrays["x_test"], arrays["y_test"])
+    quantized_test = keras_accuracy(quantized, arrays["x_test"], arrays["y_test"])
     quantized.save(out / "ds_cnn_kws.h5", include_optimizer=False)
     return {
         "recipe": asdict(config),
-        "words": words,
+        "words": _preset_words(),
         "new_words": list(NEW_WORDS),
         "spikelearn_version": spikelearn.__version__,
         "keras": {"version": keras.__version__, "backend": keras.backend.backend()},
         "train_clips": int(len(arrays["y_train"])),
-        "fit_samples_with_augmentation": int(len(y_fit)),
+        "fit_samples_with_augmentation": int(len(arrays["y_fit"])),
         "accuracy": {"float_test": round(float_test, 4),
                      "quantized_keras_test": round(quantized_test, 4)},
         "history": {"float": float_history, "qat": qat_history},

@@ -83,8 +83,8 @@ def main() -> None:
                          "last_train_accuracy": history["accuracy"][-1],
                          "qat_s": round(time.perf_counter() - t0, 1)})
 
-    table = Table(title=f"QAT by bit width: {len(arrays['y_val'])} validation clips, "
-                        f"{len(arrays['y_fit'])} training samples")
+    table = Table(title=f"QAT settings from one float model: {len(arrays['y_val'])} "
+                        f"validation clips, {len(arrays['y_fit'])} training samples")
     for column in ("weights in / weights / activations / spikes", "QAT learning rate",
                    "validation", "QAT loss", "train accuracy (last epoch)"):
         table.add_column(column, justify="left" if column.startswith("weights") else "right")

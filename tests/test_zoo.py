@@ -178,3 +178,42 @@ def test_train_quantized_takes_the_bits_and_learning_rate_and_keeps_the_float_mo
     schedule = quantized.optimizer.get_config()["learning_rate"]["config"]
     assert schedule["initial_learning_rate"] == pytest.approx(3e-4)
     assert 0.0 <= keras_accuracy(quantized, arrays["x_val"], arrays["y_val"]) <= 1.0
+
+
+def test_recipe_qat_reruns_from_the_float_model(tmp_path):
+    """The keras stage seeds QAT on its own, so QAT from the same float model (what
+    benchmarks/qat_ablation.py does) gives the shipped quantized weights again."""
+    pytest.importorskip("tensorflow")
+    import keras
+    from rich.progress import Progress
+
+    from spikelearn.zoo.training import (
+        FEATURE_ARRAYS,
+        RecipeConfig,
+        save_features,
+        seed_everything,
+        train,
+        train_float,
+        train_quantized,
+    )
+
+    rng = np.random.default_rng(1)
+    arrays = {name: rng.integers(0, 256, (30, 49, 10, 1), dtype=np.uint8)
+              if name.startswith("x") else rng.integers(0, 33, 30) for name in FEATURE_ARRAYS}
+    config = RecipeConfig(num_speakers=6, repetitions=1, float_epochs=1, qat_epochs=1,
+                          batch_size=10, seed=3)
+    save_features(tmp_path / "ds_cnn_kws_features.npz", arrays, config)
+    train(tmp_path, config, progress=False, stage="keras")
+    shipped = keras.models.load_model(tmp_path / "ds_cnn_kws.h5", compile=False)
+
+    seed_everything(config.seed)
+    with Progress(disable=True) as bar:
+        float_model, _ = train_float(config, arrays, bar)
+        seed_everything(config.seed + 7)  # another QAT seed: other weights
+        other, _ = train_quantized(float_model, config, arrays, bar)
+        seed_everything(config.seed + 1)
+        again, _ = train_quantized(float_model, config, arrays, bar)
+    for first, second in zip(shipped.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(first, second)
+    assert any(not np.array_equal(a, b)
+               for a, b in zip(shipped.get_weights(), other.get_weights(), strict=True))

@@ -334,6 +334,9 @@ def _keras_stage(out: Path, config: RecipeConfig, arrays: dict, progress: bool) 
         float_model, float_history = train_float(config, arrays, bar)
         timings["float_training_s"] = time.perf_counter() - t0
         float_test = keras_accuracy(float_model, arrays["x_test"], arrays["y_test"])
+        # QAT draws from its own seed, so it can be rerun from a saved float model (as
+        # benchmarks/qat_ablation.py does) and give the same weights.
+        seed_everything(config.seed + 1)
         t0 = time.perf_counter()
         quantized, qat_history = train_quantized(float_model, config, arrays, bar)
         timings["qat_s"] = time.perf_counter() - t0

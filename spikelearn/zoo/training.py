@@ -46,7 +46,7 @@ class RecipeConfig:
     batch_size: int = 256
     learning_rate: float = 4e-3
     #: Peak learning rate of quantization-aware training (cosine decay, like the float one).
-    qat_learning_rate: float = 8e-4
+    qat_learning_rate: float = 1.28e-2
     neurons_per_class: int = 15
     learning_competition: float = 0.1
     rewire: str = "frequent"

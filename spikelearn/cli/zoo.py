@@ -118,9 +118,9 @@ def zoo_train_command(
     """Retrain a zoo model with its recipe (needs Keras and espeak-ng).
 
     Writes NAME.h5 (quantized Keras), NAME.slm (engine), NAME.json (figures) and
-    NAME_demo.npz into the output folder. The stages can run on different machines: the
-    shipped files were made with '--stage features' here, '--stage keras' on a GPU and
-    '--stage engine' here again (see the README).
+    NAME_demo.npz into the output folder. The stages can also run one by one, on different
+    machines ('--stage keras' needs no corpus and runs on any Keras backend); the shipped
+    files were made stage by stage on 2 CPU cores (see the README).
 
     Example: ``spikelearn zoo train ds_cnn_kws -o my_zoo --speakers 60 --float-epochs 8``
     """

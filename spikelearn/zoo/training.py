@@ -32,7 +32,8 @@ NEW_WORDS = ("backward", "follow", "forward")
 @dataclass
 class RecipeConfig:
     """Settings of :func:`train`; the defaults are those of the shipped model (its Keras
-    stage ran on a GPU with the JAX backend; other backends give other float weights)."""
+    stage ran on 2 CPU cores with the TensorFlow backend; other backends and machines give
+    other float weights)."""
 
     num_speakers: int = 500
     repetitions: int = 3

@@ -25,18 +25,24 @@ Example
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import asdict, dataclass
 
 import numba
 import numpy as np
+from numba.typed import List
 
 from spikelearn.datasets import features
 from spikelearn.datasets.audio import SAMPLE_RATE
 from spikelearn.errors import DataError
 from spikelearn.layers import Conv2D, FullyConnected, InputData, SeparableConv2D
 from spikelearn.layers.base import SpatialLayer
-from spikelearn.layers.kernels import activate, depthwise_sums
+from spikelearn.layers.kernels import (
+    BLOCK,
+    activate,
+    block_matmul,
+    depthwise_sums,
+    fully_connected,
+)
 from spikelearn.learning.scores import class_scores
 from spikelearn.learning.training import class_bonus
 
@@ -128,76 +134,139 @@ def check_samples(samples, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _conv_rows(x, weights, bias, thresholds_t, geometry, rows, out):
+def _rows_output(gathered, positions, weights, bias, thresholds_t, skip_zeros, rows, out):
+    """Levels of ``gathered[p] @ weights + bias`` for ``p < positions`` into
+    ``out[rows[p // out_w], p % out_w]``, :data:`~spikelearn.layers.kernels.BLOCK` positions at
+    a time like the engine's kernels (``gathered`` int32 with rows up to a whole block)."""
+    out_w, cout = out.shape[1], weights.shape[1]
+    acc = np.empty((BLOCK, cout), np.int32)
+    for p0 in range(0, positions, BLOCK):
+        for j in range(BLOCK):
+            acc[j] = bias
+        block_matmul(gathered, p0, weights, acc, False, skip_zeros)
+        for j in range(min(BLOCK, positions - p0)):
+            p = p0 + j
+            activate(acc[j], thresholds_t, out[rows[p // out_w], p % out_w])
+
+
+@numba.njit(cache=True)
+def _conv_rows(x, matrix, kernel, bias, thresholds_t, geometry, rows, out, gathered):
     """Levels of output rows ``rows`` of a convolution of one window ``x`` (hin, win, cin)
-    into ``out`` (hout, wout, cout); ``weights`` int32 (kh, kw, cin, cout)."""
+    into ``out`` (hout, wout, cout); ``matrix`` int32 (kh * kw * cin, cout), ``kernel`` the
+    ``(kh, kw)``, ``gathered`` int32 scratch for the receptive fields."""
     in_h, in_w, cin = x.shape
-    kh, kw, _, cout = weights.shape
+    kh, kw = kernel[0], kernel[1]
     sh, sw, pt, pl = geometry[0], geometry[1], geometry[2], geometry[3]
-    acc = np.empty(cout, np.int32)
-    for y in rows:
-        for ox in range(out.shape[1]):
-            acc[:] = bias
+    out_w = out.shape[1]
+    positions = rows.size * out_w
+    gathered[:positions] = 0
+    for r in range(rows.size):
+        for ox in range(out_w):
+            p = r * out_w + ox
             for ky in range(kh):
-                iy = y * sh - pt + ky
+                iy = rows[r] * sh - pt + ky
                 if 0 <= iy < in_h:
                     for kx in range(kw):
                         ix = ox * sw - pl + kx
                         if 0 <= ix < in_w:
+                            start = (ky * kw + kx) * cin
                             for c in range(cin):
-                                v = np.int32(x[iy, ix, c])
-                                if v != 0:
-                                    for o in range(cout):
-                                        acc[o] += v * weights[ky, kx, c, o]
-            activate(acc, thresholds_t, out[y, ox])
+                                gathered[p, start + c] = x[iy, ix, c]
+    _rows_output(gathered, positions, matrix, bias, thresholds_t, True, rows, out)
 
 
 @numba.njit(cache=True)
-def _separable_rows(x, depthwise, pointwise, bias, thresholds_t, geometry, rows, out):
-    """As :func:`_conv_rows` for a depthwise-separable convolution (int32 weights)."""
-    cin, cout = pointwise.shape
-    acc = np.empty(cout, np.int32)
-    depth = np.empty(cin, np.int32)
-    for y in rows:
-        for ox in range(out.shape[1]):
-            depth[:] = 0
-            depthwise_sums(x, depthwise, y, ox, geometry, depth)
-            acc[:] = bias
-            for c in range(cin):
-                d = depth[c]
-                for o in range(cout):
-                    acc[o] += d * pointwise[c, o]
-            activate(acc, thresholds_t, out[y, ox])
+def _separable_rows(x, depthwise, pointwise, bias, thresholds_t, geometry, rows, out, depth):
+    """As :func:`_conv_rows` for a depthwise-separable convolution (int32 weights; ``depth``
+    int32 scratch for the depthwise sums)."""
+    out_w = out.shape[1]
+    positions = rows.size * out_w
+    depth[:positions] = 0
+    for r in range(rows.size):
+        for ox in range(out_w):
+            depthwise_sums(x, depthwise, rows[r], ox, geometry, depth[r * out_w + ox])
+    _rows_output(depth, positions, pointwise, bias, thresholds_t, False, rows, out)
 
 
 @numba.njit(cache=True)
-def _column_sums(x, kw, geometry, out_w, rows, sums):
-    """``sums[iy, kx, c] = sum_ox x[iy, ox*sw - pl + kx, c]`` (valid columns) for ``rows``."""
-    in_w, cin = x.shape[1], x.shape[2]
-    sw, pl = geometry[1], geometry[3]
+def _hop_rows(x, buffers, matrices, depthwises, biases, thresholds, geometries, kernels, rows,
+              scratches):
+    """One hop through the row layers of a phase, in order: shift layer ``i``'s output
+    ``buffers[i]`` (hout, wout, cout) up by one row, then recompute its rows ``rows[i]`` from
+    the layer below (``x``, the frames window, for the first). Layer ``i`` is separable when
+    ``depthwises[i]`` is not empty (see :func:`_conv_rows` and :func:`_separable_rows` for the
+    other arguments, one typed-list entry per layer)."""
+    for i in range(len(buffers)):
+        out = buffers[i]
+        flat, step = out.reshape(-1), np.uint64(out.shape[1] * out.shape[2])
+        for k in range(np.uint64(flat.size) - step):  # unsigned: no wraparound checks
+            flat[k] = flat[k + step]
+        if depthwises[i].size:
+            _separable_rows(x, depthwises[i], matrices[i], biases[i], thresholds[i],
+                            geometries[i], rows[i], out, scratches[i])
+        else:
+            _conv_rows(x, matrices[i], kernels[i], biases[i], thresholds[i], geometries[i],
+                       rows[i], out, scratches[i])
+        x = out
+
+
+@numba.njit(cache=True)
+def _global_taps(x, rows, geometry, out_h, out_w, sums, taps):
+    """Refresh the column sums ``sums[iy, kx, c] = sum_ox x[iy, ox*sw - pl + kx, c]`` (valid
+    columns) of input rows ``rows``, then fill ``taps[ky, kx, c]``: the sum over all output
+    positions of the input under tap ``(ky, kx)``."""
+    in_h, in_w, cin = x.shape
+    kh, kw = taps.shape[0], taps.shape[1]
+    sh, sw, pt, pl = geometry[0], geometry[1], geometry[2], geometry[3]
     for iy in rows:
         for kx in range(kw):
-            for c in range(cin):
-                sums[iy, kx, c] = 0
+            row = sums[iy, kx]
+            row[:] = 0
             for ox in range(out_w):
                 ix = ox * sw - pl + kx
                 if 0 <= ix < in_w:
                     for c in range(cin):
-                        sums[iy, kx, c] += x[iy, ix, c]
-
-
-@numba.njit(cache=True)
-def _tap_sums(sums, kh, geometry, out_h, taps):
-    """``taps[ky, kx, c]``: the sum over all output positions of the input under tap
-    ``(ky, kx)``, from the column sums."""
-    in_h = sums.shape[0]
-    sh, pt = geometry[0], geometry[2]
+                        row[c] += x[iy, ix, c]
     taps[:] = 0
     for ky in range(kh):
         for oy in range(out_h):
             iy = oy * sh - pt + ky
             if 0 <= iy < in_h:
-                taps[ky] += sums[iy]
+                for kx in range(kw):
+                    for c in range(cin):
+                        taps[ky, kx, c] += sums[iy, kx, c]
+
+
+@numba.njit(cache=True)
+def _global_output(taps, depthwise, matrix, bias, positions, thresholds_t, levels, potentials):
+    """The global-sum layer's output from its tap sums: the potentials summed over its
+    ``positions`` output positions (int32, wrapping like the engine's accumulators), then
+    their levels into ``levels`` (cout,) or the potentials into ``potentials`` (the other one
+    empty). Separable when ``depthwise`` (kh, kw, cin) is not empty, ``matrix`` then the
+    pointwise (cin, cout); otherwise ``matrix`` is the convolution's (kh * kw * cin, cout)."""
+    kh, kw, cin = taps.shape
+    total = np.empty(matrix.shape[1], np.int32)
+    for o in range(total.size):
+        total[o] = positions * bias[o]
+    for c in range(cin):
+        if depthwise.size:
+            d = 0
+            for ky in range(kh):
+                for kx in range(kw):
+                    d += taps[ky, kx, c] * depthwise[ky, kx, c]
+            for o in range(total.size):
+                total[o] += d * matrix[c, o]
+        else:
+            for ky in range(kh):
+                for kx in range(kw):
+                    t = taps[ky, kx, c]
+                    k = (ky * kw + kx) * cin + c
+                    for o in range(total.size):
+                        total[o] += t * matrix[k, o]
+    if levels.size:
+        activate(total, thresholds_t, levels)
+    else:
+        potentials[:] = total
 
 
 # -- incremental network --------------------------------------------------------------------------
@@ -213,6 +282,7 @@ class _RowLayer:
         geometry, (self.out_h, self.out_w) = layer._window(layer.input_shape)
         self.geometry = geometry
         self.kernel_h, self.kernel_w = layer.config["kernel_size"]
+        self.kernel = np.array([self.kernel_h, self.kernel_w], np.int64)
         self.global_sum = layer.config["pool"] == "global_avg"
         in_h = layer.input_shape[0]
         sh, pt = int(geometry[0]), int(geometry[2])
@@ -231,38 +301,30 @@ class _RowLayer:
         var = layer.variables
         self.bias = var["bias"]
         self.thresholds_t = layer._thresholds_t(layer.config["filters"])
+        cin, cout = layer.input_shape[2], layer.config["filters"]
         if isinstance(layer, SeparableConv2D):
             self.depthwise = var["depthwise"].astype(np.int32)
-            self.pointwise = var["pointwise"].astype(np.int32)
-            per_position = self.kernel_h * self.kernel_w * layer.input_shape[2] + (
-                layer.input_shape[2] * layer.config["filters"])
+            self.matrix = var["pointwise"].astype(np.int32)
+            per_position = self.kernel_h * self.kernel_w * cin + cin * cout
         else:
-            self.weights = var["weights"].astype(np.int32)
-            per_position = self.weights.size
+            self.depthwise = np.zeros((0, 0, 0), np.int32)
+            self.matrix = var["weights"].astype(np.int32).reshape(-1, cout)
+            per_position = self.matrix.size
         self.row_macs = per_position * self.out_w
+        # scratch of the row kernels: receptive fields or depthwise sums of every position
+        blocks = -(-self.out_h * self.out_w // BLOCK)
+        self.scratch = np.zeros((blocks * BLOCK, self.matrix.shape[0]), np.int32)
 
-    def compute_rows(self, x: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
-        if isinstance(self.layer, SeparableConv2D):
-            _separable_rows(x, self.depthwise, self.pointwise, self.bias, self.thresholds_t,
-                            self.geometry, rows, out)
-        else:
-            _conv_rows(x, self.weights, self.bias, self.thresholds_t, self.geometry, rows, out)
-
-    def global_output(self, taps: np.ndarray) -> np.ndarray:
-        """Output ``(1, 1, 1, filters)`` of the global-sum layer from its tap sums."""
-        taps = taps.astype(np.int64)
-        positions = self.out_h * self.out_w
-        if isinstance(self.layer, SeparableConv2D):
-            depth = np.einsum("hwc,hwc->c", taps, self.depthwise)
-            total = depth @ self.pointwise + positions * self.bias.astype(np.int64)
-        else:
-            total = taps.reshape(-1) @ self.weights.reshape(-1, self.weights.shape[-1])
-            total = total + positions * self.bias.astype(np.int64)
-        total = total.astype(np.int32)  # int32 wrap-around, as the engine's accumulators
-        if self.layer.activation_bits is None:
-            return total.reshape(1, 1, 1, -1)
-        levels = (total[None, :] >= self.thresholds_t).sum(axis=0).astype(np.uint8)
-        return levels.reshape(1, 1, 1, -1)
+    def global_output(self, x: np.ndarray, rows: np.ndarray, sums: np.ndarray) -> np.ndarray:
+        """Output ``(1, 1, 1, filters)`` of the global-sum layer on window ``x``, refreshing
+        the column sums ``sums`` of its input rows ``rows`` first."""
+        cin = x.shape[2]
+        taps = np.empty((self.kernel_h, self.kernel_w, cin), np.int32)
+        _global_taps(x, rows, self.geometry, self.out_h, self.out_w, sums, taps)
+        levels, potentials = self.layer._outputs(1, self.layer.output_shape)
+        _global_output(taps, self.depthwise, self.matrix, self.bias, self.out_h * self.out_w,
+                       self.thresholds_t, levels.reshape(-1), potentials.reshape(-1))
+        return potentials if self.layer.activation_bits is None else levels
 
     def global_macs(self) -> int:
         """Operations of the global-sum stage per hop (column sums of the dirty input rows,
@@ -308,9 +370,14 @@ class StreamingNetwork:
       sum taken over the last window's rows (tested); 14 % of a full-window pass.
 
     The global average pool of the last convolution is linear before its activation: its
-    sum is computed from per-row column sums of its input (:func:`_column_sums`), so that
+    sum is computed from per-row column sums of its input (:func:`_global_taps`), so that
     layer costs a few thousand additions per hop instead of a full pass. The layers after it
-    (``FullyConnected``) run through their own ``call``.
+    (``FullyConnected``) run the engine's kernel.
+
+    One hop of the row layers is a single numba call (:func:`_hop_rows`), which computes
+    :data:`~spikelearn.layers.kernels.BLOCK` positions at a time like the engine. The weights
+    are read when the network is built: build a new one (or a new :class:`Stream`) after the
+    model learns.
     """
 
     def __init__(self, model, *, exact: bool = True):
@@ -344,7 +411,22 @@ class StreamingNetwork:
         if not self.rows:
             raise ValueError("streaming needs a model starting with a convolution")
         self.tail = layers[split:]
+        self._tail_weights = [layer.variables["weights"].astype(np.int32) for layer in self.tail]
         self.phases = int(self.rows[0].geometry[0])
+        self._row_layers = [r for r in self.rows if not r.global_sum]
+        self._global = self.rows[-1] if self.rows[-1].global_sum else None
+        if self._row_layers:
+            self._kernel_args = tuple(List([getattr(r, name) for r in self._row_layers])
+                                      for name in ("matrix", "depthwise", "bias", "thresholds_t",
+                                                   "geometry", "kernel"))
+            self._steady_rows = List([r.dirty for r in self._row_layers])
+            self._fresh_rows = List([r.all_rows for r in self._row_layers])
+            self._scratch = List([r.scratch for r in self._row_layers])
+        if self._global is not None:
+            # input rows whose column sums a hop refreshes: all of them for the frames window
+            self._global_fresh = np.arange(self._global.layer.input_shape[0], dtype=np.int64)
+            self._global_steady = (self._row_layers[-1].dirty if self._row_layers
+                                   else self._global_fresh)
         self.reset()
 
     def reset(self) -> None:
@@ -358,17 +440,17 @@ class StreamingNetwork:
         """Frames pushed since the last :meth:`reset`."""
         return self._count
 
-    def _new_state(self) -> list[np.ndarray]:
-        state = []
-        for row_layer in self.rows:
-            layer = row_layer.layer
-            if row_layer.global_sum:
-                state.append(np.zeros((layer.input_shape[0], row_layer.kernel_w,
-                                       layer.input_shape[2]), np.int32))
-            else:
-                state.append(np.zeros((row_layer.out_h, row_layer.out_w,
-                                       layer.config["filters"]), np.uint8))
-        return state
+    def _new_state(self) -> tuple:
+        """A phase's state: every row layer's output (typed list) and the column sums of the
+        global-sum layer's input (or None)."""
+        buffers = List([np.zeros((r.out_h, r.out_w, r.layer.config["filters"]), np.uint8)
+                        for r in self._row_layers]) if self._row_layers else None
+        sums = None
+        if self._global is not None:
+            layer = self._global.layer
+            sums = np.zeros((layer.input_shape[0], self._global.kernel_w, layer.input_shape[2]),
+                            np.int32)
+        return buffers, sums
 
     def push(self, frames: np.ndarray) -> np.ndarray:
         """Add MFCC frames; return the network output of every complete window they end.
@@ -408,27 +490,24 @@ class StreamingNetwork:
         fresh = self._state[phase] is None
         if fresh:
             self._state[phase] = self._new_state()
-        state = self._state[phase]
+        buffers, sums = self._state[phase]
         x = self._frames
-        input_dirty = np.arange(x.shape[0], dtype=np.int64)
-        for row_layer, buffer in zip(self.rows, state, strict=True):
-            buffer[:-1] = buffer[1:]
-            if row_layer.global_sum:
-                rows = np.arange(x.shape[0], dtype=np.int64) if fresh else input_dirty
-                _column_sums(x, row_layer.kernel_w, row_layer.geometry, row_layer.out_w, rows,
-                             buffer)
-                taps = np.empty((row_layer.kernel_h, row_layer.kernel_w, x.shape[2]), np.int32)
-                _tap_sums(buffer, row_layer.kernel_h, row_layer.geometry, row_layer.out_h, taps)
-                x = row_layer.global_output(taps)
-            else:
-                rows = row_layer.all_rows if fresh else row_layer.dirty
-                row_layer.compute_rows(x, rows, buffer)
-                input_dirty = row_layer.dirty
-                x = buffer
-        if not self.rows[-1].global_sum:
+        if buffers is not None:
+            matrices, depthwises, biases, thresholds, geometries, kernels = self._kernel_args
+            _hop_rows(x, buffers, matrices, depthwises, biases, thresholds, geometries, kernels,
+                      self._fresh_rows if fresh else self._steady_rows, self._scratch)
+            x = buffers[-1]
+        if self._global is not None:
+            sums[:-1] = sums[1:]
+            x = self._global.global_output(x, self._global_fresh if fresh else self._global_steady,
+                                           sums)
+        else:
             x = x[None]
-        for layer in self.tail:
-            x = layer.call(np.ascontiguousarray(x))
+        for layer, weights in zip(self.tail, self._tail_weights, strict=True):
+            levels, potentials = layer._outputs(1, layer.output_shape)
+            fully_connected(x.reshape(1, -1), weights, layer.variables["bias"],
+                            layer._thresholds_t(layer.config["units"]), levels, potentials)
+            x = potentials if layer.activation_bits is None else levels
         return x
 
     def hop_macs(self) -> int:
@@ -500,6 +579,9 @@ class Stream:
     temperature)``, a moving average over ``smoothing`` seconds, and a detection of the best
     class not in ``ignore`` when its smoothed posterior reaches ``threshold`` outside the
     refractory period of the previous detection.
+
+    The stream reads the model's weights and readout when it is created: create a new one
+    after the model learns.
 
     Parameters
     ----------
@@ -579,7 +661,7 @@ class Stream:
         """Forget the audio, the posteriors and the refractory state."""
         self._frames.reset()
         self.network.reset()
-        self._recent: deque[np.ndarray] = deque(maxlen=self.smoothing_hops)
+        self._recent = np.zeros((0, self.num_classes))  # the last smoothing_hops - 1 rows
         self._quiet_until = -np.inf
 
     def scores(self, outputs: np.ndarray) -> np.ndarray:
@@ -635,17 +717,22 @@ class Stream:
         -------
         list of Detection
         """
+        rows = np.concatenate([self._recent, posteriors])
+        ends = np.arange(len(self._recent), len(rows)) + 1  # moving average of rows [start, end)
+        starts = np.maximum(0, ends - self.smoothing_hops)
+        totals = np.concatenate([np.zeros((1, rows.shape[1])), np.cumsum(rows, axis=0)])
+        smoothed = (totals[ends] - totals[starts]) / (ends - starts)[:, None]
+        self._recent = rows[len(rows) - self.smoothing_hops + 1:]
+        candidates = np.where(self._reported, smoothed, -1.0)
+        best = candidates.argmax(axis=1)
+        scores = candidates[np.arange(len(best)), best]
         detections = []
-        for i, row in enumerate(posteriors):
-            self._recent.append(row)
-            smoothed = np.mean(self._recent, axis=0)
+        for i in np.flatnonzero(scores >= self.threshold):
             now = ((first_frame + i) * HOP_SAMPLES + features.FRAME_LENGTH) / SAMPLE_RATE
-            candidates = np.where(self._reported, smoothed, -1.0)
-            best = int(np.argmax(candidates))
-            if candidates[best] >= self.threshold and now + HOP_SECONDS / 2 > self._quiet_until:
-                detections.append(Detection(best, self.words[best],
-                                            max(0.0, now - self.start_lag_s),
-                                            float(candidates[best]), now))
+            if now + HOP_SECONDS / 2 > self._quiet_until:
+                detections.append(Detection(int(best[i]), self.words[best[i]],
+                                            max(0.0, now - self.start_lag_s), float(scores[i]),
+                                            now))
                 self._quiet_until = now + self.refractory_s
         return detections
 

@@ -83,6 +83,44 @@ def test_exact_network_equals_full_window(seed):
     assert network.hop_macs() < sum(layer.macs() for layer in model.layers)
 
 
+def _randomize(model, seed):
+    """Random weights and thresholds for every layer of ``model``."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        for name, value in layer.variables.items():
+            if name in ("weights", "depthwise", "pointwise"):
+                high = {8: 127, 4: 7, 1: 1}[layer.config["weight_bits"]]
+                low = 0 if layer.config["weight_bits"] == 1 else -high
+                layer.set_variable(name, rng.integers(low, high + 1, value.shape))
+        if layer.activation_bits is not None:
+            levels = layer.variables["thresholds"].shape[1]
+            scale = 30000 if layer.is_input_layer else 600  # about the potentials' spread
+            start = rng.integers(-scale, scale, (layer.output_shape[2], 1))
+            layer.set_variable("thresholds", start + scale // 4 * np.arange(levels))
+    return model
+
+
+@pytest.mark.parametrize("layers", [
+    # the global sum in a Conv2D instead of a SeparableConv2D (its potentials are the output)
+    lambda: [InputConv2D((49, 10, 1), 6, (5, 5), strides=(2, 2)), SeparableConv2D(5, 3),
+             Conv2D(4, 3, pool="global_avg", activation_bits=None)],
+    # the global sum in the input layer: no row layers
+    lambda: [InputConv2D((49, 10, 1), 4, (3, 3), strides=(2, 2), pool="global_avg",
+                         activation_bits=None)],
+    # no global sum: the fully connected layer reads every row of the last convolution
+    lambda: [InputConv2D((49, 10, 1), 3, (5, 5), strides=(2, 2)), SeparableConv2D(2, 3),
+             FullyConnected(CLASSES * NEURONS, weight_bits=1)],
+])
+def test_exact_network_equals_full_window_for_other_layouts(layers):
+    model = _randomize(Model(layers()), 5)
+    frames = np.random.default_rng(6).integers(0, 256, (49 + 7, 10), np.uint8)
+    outputs = StreamingNetwork(model, exact=True).push(frames)
+    windows = np.stack([frames[s:s + 49] for s in range(8)])[..., None]
+    expected = _full_forward(model, windows)
+    assert len(np.unique(expected.reshape(8, -1), axis=0)) > 4  # the hops differ
+    np.testing.assert_array_equal(outputs, expected)
+
+
 def test_approximate_network_equals_extended_context():
     """exact=False: the model on all frames since the phase's first window, with the global
     sum over the last window's rows."""
@@ -128,6 +166,17 @@ def test_smoothing_threshold_and_refractory():
     assert detections[0].score == pytest.approx(0.9)
     assert detections[1].detected_s == pytest.approx(first + 0.1)  # 5 hops later
     assert detections[0].to_dict()["class_index"] == 0
+
+
+def test_detection_state_carries_over_pushes():
+    rows = np.random.default_rng(3).dirichlet(np.ones(3) * 0.3, 60)
+    whole = _stream(smoothing=0.1, threshold=0.6, refractory_s=0.2).detect(rows, 48)
+    stream = _stream(smoothing=0.1, threshold=0.6, refractory_s=0.2)
+    parts = stream.detect(rows[:7], 48) + stream.detect(rows[7:9], 55) + stream.detect(
+        rows[9:], 57)
+    assert len(whole) >= 3
+    assert [(d.word, d.detected_s) for d in parts] == [(d.word, d.detected_s) for d in whole]
+    np.testing.assert_allclose([d.score for d in parts], [d.score for d in whole])
 
 
 def test_ignored_class_is_never_reported():

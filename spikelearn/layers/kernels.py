@@ -148,7 +148,7 @@ def _accumulate(acc, v0, v1, v2, v3, row, narrow):
 
 
 @_jit(inline="always")
-def _block_matmul(rows, p0, weights, acc, narrow, skip_zeros):
+def block_matmul(rows, p0, weights, acc, narrow, skip_zeros):
     """``acc[j] += rows[p0 + j] @ weights`` for the :data:`BLOCK` rows of a block.
 
     With ``skip_zeros`` (event-driven), reduction steps whose four block inputs are all zero
@@ -172,7 +172,7 @@ def _blocked_output(rows, weights, bias, narrow, skip_zeros, geometry, global_su
     for p0 in range(0, geometry[4] * geometry[5], BLOCK):
         for j in range(BLOCK):
             acc[j] = bias
-        _block_matmul(rows, p0, weights, acc, narrow, skip_zeros)
+        block_matmul(rows, p0, weights, acc, narrow, skip_zeros)
         _emit_block(acc, p0, geometry, global_sum, total, thresholds_t, levels, potentials, s)
     if global_sum:
         _write(total, thresholds_t, levels, potentials, s, 0, 0)

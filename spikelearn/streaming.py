@@ -21,10 +21,14 @@ Example
 >>> for chunk in chunks_of_float32_audio:                            # doctest: +SKIP
 ...     for detection in stream.push(chunk):
 ...         print(detection.word, detection.time_s)
+
+:func:`listen_file` streams a WAV file and :func:`listen_microphone` an input device (with the
+optional ``sounddevice`` package).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 
 import numba
@@ -33,7 +37,7 @@ from numba.typed import List
 
 from spikelearn.datasets import features
 from spikelearn.datasets.audio import SAMPLE_RATE
-from spikelearn.errors import DataError
+from spikelearn.errors import DataError, MissingDependencyError
 from spikelearn.layers import Conv2D, FullyConnected, InputData, SeparableConv2D
 from spikelearn.layers.base import SpatialLayer
 from spikelearn.layers.kernels import (
@@ -770,3 +774,66 @@ def listen_file(model, path, *, chunk_s: float = 0.5, **options) -> list[Detecti
     for start in range(0, audio.size, step):
         detections += stream.push(audio[start:start + step])
     return detections
+
+
+def listen_microphone(model, *, seconds: float | None = None, chunk_s: float = 0.5,
+                      device=None, **options):
+    """Spot keywords live in audio from an input device, as it is recorded.
+
+    Needs the optional ``sounddevice`` package (``pip install sounddevice``, which needs the
+    PortAudio library). The device is opened at 16 kHz mono, float32.
+
+    Parameters
+    ----------
+    model : spikelearn.Model
+    seconds : float, optional
+        Stop after this much audio; default: listen until the caller stops iterating (or
+        Ctrl-C).
+    chunk_s : float, default 0.5
+        Seconds of audio read and pushed at a time.
+    device : int or str, optional
+        ``sounddevice`` input device (default: the system's default input).
+    **options
+        :class:`Stream` options.
+
+    Yields
+    ------
+    Detection
+        As soon as the hop that makes it has been processed.
+
+    Raises
+    ------
+    MissingDependencyError
+        Without ``sounddevice`` or PortAudio.
+
+    Warns
+    -----
+    RuntimeWarning
+        Once, if the device reported lost input (the stream fell behind).
+    """
+    try:
+        import sounddevice
+    except (ImportError, OSError) as error:  # OSError: sounddevice present, PortAudio absent
+        raise MissingDependencyError(
+            "listening to a microphone needs the optional sounddevice package and PortAudio: "
+            f"pip install sounddevice ({error})") from error
+    if seconds is not None and not seconds > 0:
+        raise ValueError(f"seconds must be > 0, got {seconds!r}")
+    if not chunk_s > 0:
+        raise ValueError(f"chunk_s must be > 0, got {chunk_s!r}")
+    stream = Stream(model, **options)
+    block = max(1, int(chunk_s * SAMPLE_RATE))
+    remaining = None if seconds is None else int(seconds * SAMPLE_RATE)
+    warned = False
+    with sounddevice.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32",
+                                 blocksize=block, device=device) as source:
+        while remaining is None or remaining > 0:
+            count = block if remaining is None else min(block, remaining)
+            data, overflowed = source.read(count)
+            if overflowed and not warned:
+                warnings.warn("the input device dropped audio (the stream fell behind)",
+                              RuntimeWarning, stacklevel=2)
+                warned = True
+            if remaining is not None:
+                remaining -= count
+            yield from stream.push(np.asarray(data, np.float32).reshape(-1))

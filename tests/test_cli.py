@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+from fake_sounddevice import fake_sounddevice
 from loopback import serve_archive
 from typer.testing import CliRunner
 
@@ -96,7 +97,7 @@ def learned(files):
 # -- help -------------------------------------------------------------------------------------
 COMMANDS = [["convert"], ["summary"], ["evaluate"], ["predict"], ["learn"], ["demo"],
             ["data", "synth"], ["data", "speech-commands"], ["zoo", "list"], ["zoo", "info"],
-            ["zoo", "train"]]
+            ["zoo", "train"], ["cost"], ["export"], ["listen"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -390,6 +391,54 @@ def test_zoo_train_passes_the_recipe_settings(monkeypatch, tmp_path):
     count = len(calls)
     assert invoke("zoo", "train", "ds_cnn_kws", "--qat-learning-rate", "0").exit_code == 2
     assert len(calls) == count
+
+
+# -- listen -----------------------------------------------------------------------------------
+#: Detections on every word-like stretch of the demo audio (none of its words is a class).
+LOW_THRESHOLD = ("--threshold", "0.2", "--refractory", "0.1")
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    """Three seconds of the zoo's shipped demo audio (a word per second)."""
+    from spikelearn import zoo
+
+    audio = np.concatenate(zoo.load_demo_data("ds_cnn_kws", download=False)["new_audio"][:3])
+    path = tmp_path_factory.mktemp("listen") / "long.wav"
+    save_wav(path, audio)
+    return path, audio
+
+
+def test_listen_file_json_matches_the_library(recording):
+    from spikelearn import zoo
+    from spikelearn.streaming import listen_file
+
+    path, _ = recording
+    result = invoke("listen", path, "--json", *LOW_THRESHOLD)
+    assert result.exit_code == 0, result.output
+    expected = [d.to_dict() for d in listen_file(zoo.load("ds_cnn_kws"), path, threshold=0.2,
+                                                 refractory_s=0.1)]
+    assert json.loads(result.output) == expected and expected
+    table = invoke("listen", path, *LOW_THRESHOLD)
+    assert f"{len(expected)} detections" in table.output
+
+
+def test_listen_microphone_with_a_fake_device(recording, monkeypatch):
+    path, audio = recording
+    monkeypatch.setitem(sys.modules, "sounddevice", fake_sounddevice(audio))
+    result = invoke("listen", "--microphone", "--seconds", "3", "--json", *LOW_THRESHOLD)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert lines == json.loads(invoke("listen", path, "--json", *LOW_THRESHOLD).output)
+
+
+def test_listen_errors(recording, monkeypatch):
+    path, _ = recording
+    assert_user_error(invoke("listen"), "give either an audio file or --microphone")
+    assert_user_error(invoke("listen", path, "--microphone"), "give either an audio file")
+    assert_user_error(invoke("listen", path, "--seconds", "2"), "go with --microphone")
+    monkeypatch.setitem(sys.modules, "sounddevice", None)  # import fails as if not installed
+    assert_user_error(invoke("listen", "--microphone"), "pip install sounddevice")
 
 
 # -- as a real program ------------------------------------------------------------------------

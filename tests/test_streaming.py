@@ -1,7 +1,10 @@
 """Tests of spikelearn.streaming and spikelearn.datasets.long_recordings."""
 
+import sys
+
 import numpy as np
 import pytest
+from fake_sounddevice import fake_sounddevice
 
 from spikelearn import Model
 from spikelearn.datasets import Corpus, extract_features, save_wav
@@ -11,7 +14,7 @@ from spikelearn.datasets.long_recordings import (
     score_detections,
     word_end,
 )
-from spikelearn.errors import DataError
+from spikelearn.errors import DataError, MissingDependencyError
 from spikelearn.layers import Conv2D, FullyConnected, InputConv2D, SeparableConv2D
 from spikelearn.layers.reference import activate
 from spikelearn.streaming import (
@@ -20,6 +23,7 @@ from spikelearn.streaming import (
     Stream,
     StreamingNetwork,
     listen_file,
+    listen_microphone,
 )
 
 CLASSES, NEURONS = 3, 2
@@ -222,6 +226,31 @@ def test_listen_file(tmp_path):
     save_wav(tmp_path / "b.wav", np.zeros(20000, np.float32), sample_rate=8000)
     with pytest.raises(DataError, match="16000"):
         listen_file(_random_model(), tmp_path / "b.wav")
+
+
+def test_listen_microphone_equals_the_file(tmp_path, monkeypatch):
+    audio = np.random.default_rng(0).uniform(-0.5, 0.5, 20000).astype(np.float32)
+    save_wav(tmp_path / "a.wav", audio)
+    options = dict(threshold=0.01, refractory_s=0.0, words=["yes", "no", "_silence_"])
+    expected = listen_file(_random_model(), tmp_path / "a.wav", **options)
+    monkeypatch.setitem(sys.modules, "sounddevice", fake_sounddevice(audio))
+    live = list(listen_microphone(_random_model(), seconds=20000 / 16000, chunk_s=0.3,
+                                  **options))
+    assert live == expected and len(live) == (20000 - 480) // 320 + 1 - 48
+
+
+def test_listen_microphone_warns_on_lost_audio_and_checks_options(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sounddevice",
+                        fake_sounddevice(np.zeros(16000, np.float32), overflowed=True))
+    words = ["yes", "no", "_silence_"]
+    with pytest.warns(RuntimeWarning, match="dropped audio") as caught:
+        list(listen_microphone(_random_model(), seconds=2.0, words=words))
+    assert len(caught) == 1
+    with pytest.raises(ValueError, match="seconds"):
+        next(listen_microphone(_random_model(), seconds=0, words=words))
+    monkeypatch.setitem(sys.modules, "sounddevice", None)
+    with pytest.raises(MissingDependencyError, match="pip install sounddevice"):
+        next(listen_microphone(_random_model(), words=words))
 
 
 def _corpus():

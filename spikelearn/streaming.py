@@ -277,8 +277,8 @@ def _global_output(taps, depthwise, matrix, bias, positions, thresholds_t, level
 
 
 class _RowLayer:
-    """One spatial layer in streaming form: its geometry, the rows a hop recomputes, and the
-    row kernel."""
+    """One spatial layer in streaming form: its geometry, the rows a hop recomputes, and its
+    weights as the row kernels take them (int32, ``matrix`` (taps or cin, cout))."""
 
     def __init__(self, layer: SpatialLayer, input_top: np.ndarray, input_bottom: np.ndarray,
                  exact: bool):
@@ -316,7 +316,7 @@ class _RowLayer:
             per_position = self.matrix.size
         self.row_macs = per_position * self.out_w
         # scratch of the row kernels: receptive fields or depthwise sums of every position
-        blocks = -(-self.out_h * self.out_w // BLOCK)
+        blocks = 0 if self.global_sum else -(-self.out_h * self.out_w // BLOCK)
         self.scratch = np.zeros((blocks * BLOCK, self.matrix.shape[0]), np.int32)
 
     def global_output(self, x: np.ndarray, rows: np.ndarray, sums: np.ndarray) -> np.ndarray:

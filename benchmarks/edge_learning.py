@@ -85,14 +85,7 @@ def main() -> None:
     options = dict(_parse_option(text) for text in args.option)
 
     meta = zoo.info("ds_cnn_kws")
-    recipe = meta["recipe"]
-    preset = [w for w in DEFAULT_WORDS if w not in NEW_WORDS]
-    old = make_corpus(recipe["num_speakers"], recipe["repetitions"], recipe["seed"],
-                      words=preset).get_split(args.split)
-    new = make_corpus(recipe["num_speakers"], recipe["new_word_repetitions"], recipe["seed"],
-                      words=list(NEW_WORDS)).get_split(args.split)
-    train = make_corpus(recipe["num_speakers"], recipe["repetitions"], recipe["seed"],
-                        words=preset).get_split("train")
+    old, new, train = recipe_splits(meta, args.split)
     x_old, y_old = extract_features(old.audio), old.labels
     x_train, y_train = extract_features(train.audio), train.labels
     x_new = extract_features(new.audio)
@@ -130,13 +123,7 @@ def main() -> None:
     rows = []
     for speaker in learners:
         model = Model(saved)
-        shots, same = [], []
-        for label in range(len(NEW_WORDS)):
-            idx = np.flatnonzero((new.speakers == speaker) & (new.labels == label))
-            shots.append(idx[: args.shots])
-            same.append(idx[args.shots:])
-        same = np.concatenate(same)
-        other = np.flatnonzero(new.speakers != speaker)
+        shots, same, other = learner_clips(new, speaker, args.shots)
         result = learn_words(model, [new.audio[i] for i in shots],
                              augmentations=args.augmentations, seed=args.seed)
         predicted = model.predict_classes(x_new)
@@ -210,6 +197,31 @@ def main() -> None:
     path = RESULTS / "edge_learning.json"
     path.write_text(json.dumps(report, indent=2) + "\n")
     console.print(f"wrote {path}")
+
+
+def recipe_splits(meta, split):
+    """The zoo recipe's corpora: preset words and new words of ``split``, preset words of the
+    training split."""
+    recipe = meta["recipe"]
+    preset = [w for w in DEFAULT_WORDS if w not in NEW_WORDS]
+    old = make_corpus(recipe["num_speakers"], recipe["repetitions"], recipe["seed"],
+                      words=preset).get_split(split)
+    new = make_corpus(recipe["num_speakers"], recipe["new_word_repetitions"], recipe["seed"],
+                      words=list(NEW_WORDS)).get_split(split)
+    train = make_corpus(recipe["num_speakers"], recipe["repetitions"], recipe["seed"],
+                        words=preset).get_split("train")
+    return old, new, train
+
+
+def learner_clips(new, speaker, shots):
+    """Indices into ``new``: the first ``shots`` utterances of each new word by ``speaker``
+    (a list, one array per word), that speaker's other utterances, every other speaker's."""
+    learn, same = [], []
+    for label in range(len(NEW_WORDS)):
+        idx = np.flatnonzero((new.speakers == speaker) & (new.labels == label))
+        learn.append(idx[:shots])
+        same.append(idx[shots:])
+    return learn, np.concatenate(same), np.flatnonzero(new.speakers != speaker)
 
 
 def _parse_option(text):

@@ -157,6 +157,12 @@ def _stream(**options):
     return Stream(_random_model(), words=["yes", "no", "_silence_"], **options)
 
 
+def test_stream_keeps_earlier_rows_unless_exact():
+    assert _stream().network.exact is False
+    assert _stream(exact=True).network.exact is True
+    assert StreamingNetwork(_random_model()).exact is True  # the network alone is exact
+
+
 def test_smoothing_threshold_and_refractory():
     stream = _stream(smoothing=0.04, threshold=0.7, refractory_s=0.1, start_lag_s=0.5)
     low, yes, silence = [0.2, 0.3, 0.5], [0.9, 0.05, 0.05], [0.0, 0.0, 1.0]

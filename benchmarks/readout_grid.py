@@ -17,6 +17,7 @@ Run::
     python benchmarks/readout_grid.py [--split validation] [--learning-competition 0.1 0.3]
                                       [--score-neurons 1 2 3 5 7] [--max-bonus 8]
                                       [--max-drop 0.25] [--speakers N]
+                                      [--option KEY=VALUE ...]
 
 Writes ``benchmarks/results/readout_grid.json`` and prints the best settings.
 """
@@ -29,7 +30,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from edge_learning import RESULTS, _refit, learner_clips, recipe_splits
+from edge_learning import RESULTS, _parse_option, _refit, learner_clips, recipe_splits
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
@@ -48,13 +49,15 @@ def accuracy(potentials, labels, num_classes, k, bonus=None):
     return float(np.mean(argmax_or_abstain(scores, tie_break=maxima) == labels))
 
 
-def learned_potentials(meta, competition, splits, features, speakers):
+def learned_potentials(meta, competition, options, splits, features, speakers):
     """Potentials of the old classes before learning, and per learner those of the new and
-    old clips after learning, with the learning layer fitted at ``competition``."""
+    old clips after learning, with the learning layer fitted at ``competition`` (and the
+    other ``Competitive`` ``options``)."""
     (_, new, train), (x_old, x_new, x_train) = splits, features
     base = zoo.load("ds_cnn_kws")
-    if competition != meta["recipe"]["learning_competition"]:
-        base = _refit(base, meta, {"learning_competition": competition}, x_train, train.labels)
+    if options or competition != meta["recipe"]["learning_competition"]:
+        base = _refit(base, meta, {**options, "learning_competition": competition}, x_train,
+                      train.labels)
     saved = Path(tempfile.mkdtemp()) / "readout_grid.slm"
     base.save(saved)
     before = base.forward(x_old).reshape(len(x_old), -1)
@@ -78,15 +81,18 @@ def main() -> None:
     parser.add_argument("--max-drop", type=float, default=0.25,
                         help="largest old-class drop allowed, in points")
     parser.add_argument("--speakers", type=int, default=None, help="learners (default: all)")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="other Competitive option of every refit (repeatable)")
     args = parser.parse_args()
+    options = dict(_parse_option(text) for text in args.option)
     meta = zoo.info("ds_cnn_kws")
     splits = recipe_splits(meta, args.split)
     old, new, train = splits
     features = tuple(extract_features(s.audio) for s in (old, new, train))
     rows = []
     for competition in args.learning_competition:
-        num_old, before, learners = learned_potentials(meta, competition, splits, features,
-                                                       args.speakers)
+        num_old, before, learners = learned_potentials(meta, competition, options, splits,
+                                                       features, args.speakers)
         y_new = new.labels + num_old
         classes = num_old + len(NEW_WORDS)
         for k in args.score_neurons:
@@ -96,7 +102,7 @@ def main() -> None:
                 same = [accuracy(pn[s], y_new[s], classes, k, bonus) for s, _, pn, _ in learners]
                 other = [accuracy(pn[o], y_new[o], classes, k, bonus) for _, o, pn, _ in learners]
                 after = [accuracy(po, old.labels, classes, k, bonus) for *_, po in learners]
-                rows.append({"learning_competition": competition, "score_neurons": k,
+                rows.append({"learning_competition": competition, **options, "score_neurons": k,
                              "new_class_bonus": b, "old_before": old_before,
                              "new_same_speaker": float(np.mean(same)),
                              "new_other_speakers": float(np.mean(other)),
@@ -122,7 +128,7 @@ def main() -> None:
     Console().print(table)
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "readout_grid.json"
-    path.write_text(json.dumps({"split": args.split, "learners": len(learners),
+    path.write_text(json.dumps({"split": args.split, "learners": len(learners), "options": options,
                                 "max_drop_points": args.max_drop, "best": list(best.values()),
                                 "rows": rows}, indent=2) + "\n")
     print(f"wrote {path}")

@@ -418,7 +418,15 @@ class StreamingNetwork:
         if not self.rows:
             raise ValueError("streaming needs a model starting with a convolution")
         self.tail = layers[split:]
-        self._tail_weights = [layer.variables["weights"].astype(np.int32) for layer in self.tail]
+        for layer in self.tail:
+            if not isinstance(layer, FullyConnected):
+                raise ValueError(f"layer {layer.name!r}: only FullyConnected layers may follow "
+                                 f"the first FullyConnected one, got {type(layer).__name__}")
+        # weights, bias and transposed thresholds of the tail, as its kernel takes them
+        self._tail_variables = [(layer.variables["weights"].astype(np.int32),
+                                 layer.variables["bias"].copy(),
+                                 layer._thresholds_t(layer.config["units"]))
+                                for layer in self.tail]
         self.phases = int(self.rows[0].geometry[0])
         self._row_layers = [r for r in self.rows if not r.global_sum]
         self._global = self.rows[-1] if self.rows[-1].global_sum else None
@@ -510,10 +518,10 @@ class StreamingNetwork:
                                            sums)
         else:
             x = x[None]
-        for layer, weights in zip(self.tail, self._tail_weights, strict=True):
+        for layer, (weights, bias, thresholds_t) in zip(self.tail, self._tail_variables,
+                                                         strict=True):
             levels, potentials = layer._outputs(1, layer.output_shape)
-            fully_connected(x.reshape(1, -1), weights, layer.variables["bias"],
-                            layer._thresholds_t(layer.config["units"]), levels, potentials)
+            fully_connected(x.reshape(1, -1), weights, bias, thresholds_t, levels, potentials)
             x = potentials if layer.activation_bits is None else levels
         return x
 

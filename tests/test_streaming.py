@@ -151,6 +151,20 @@ def test_unsupported_models_raise():
         StreamingNetwork(Model([InputConv2D((49, 10, 1), 2, 3, pool="max")]))
     with pytest.raises(ValueError, match="time stride 1"):
         StreamingNetwork(Model([InputConv2D((49, 10, 1), 2, 3), Conv2D(2, 3, strides=2)]))
+    with pytest.raises(ValueError, match="only FullyConnected layers may follow"):
+        StreamingNetwork(Model([
+            InputConv2D((49, 10, 1), 4, 3, strides=(2, 2), pool="global_avg", activation_bits=1),
+            FullyConnected(4, activation_bits=1), Conv2D(2, 1)]))
+
+
+def test_weights_are_read_when_the_network_is_built():
+    model = _random_model()
+    frames = np.random.default_rng(2).integers(0, 256, (52, 10), np.uint8)
+    before = StreamingNetwork(model).push(frames)
+    network = StreamingNetwork(model)
+    model.layers[-1].set_variable("bias", model.layers[-1].variables["bias"] + 5)
+    np.testing.assert_array_equal(network.push(frames), before)
+    np.testing.assert_array_equal(StreamingNetwork(model).push(frames), before + 5)
 
 
 def _stream(**options):

@@ -217,3 +217,105 @@ def test_recipe_qat_reruns_from_the_float_model(tmp_path):
         np.testing.assert_array_equal(first, second)
     assert any(not np.array_equal(a, b)
                for a, b in zip(shipped.get_weights(), other.get_weights(), strict=True))
+
+
+def test_distillation_loss_matches_a_hand_computation():
+    pytest.importorskip("tensorflow")
+    from keras import ops
+
+    from spikelearn.zoo.training import _distillation_loss, _packed_accuracy
+
+    student = np.array([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0]], np.float32)
+    teacher = np.array([[1.0, 3.0, 0.0], [0.0, 0.0, 4.0]], np.float32)
+    labels = np.array([0, 2], np.float32)
+    packed = np.column_stack([labels, teacher])
+
+    def log_softmax(z):
+        z = z - z.max(axis=1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+    hard = -log_softmax(student)[[0, 1], [0, 2]]
+    targets = np.exp(log_softmax(teacher / 2.0))
+    soft = -(targets * log_softmax(student / 2.0)).sum(axis=1)
+    loss = ops.convert_to_numpy(_distillation_loss(0.75, 2.0)(packed, student))
+    np.testing.assert_allclose(loss, 0.25 * hard + 0.75 * 4.0 * soft, rtol=1e-5)
+    labels_only = ops.convert_to_numpy(_distillation_loss(0.0, 2.0)(packed, student))
+    np.testing.assert_allclose(labels_only, hard, rtol=1e-5)
+    # Row 0 predicts class 0 (its label), row 1 class 2 (its label); then one wrong.
+    np.testing.assert_array_equal(ops.convert_to_numpy(_packed_accuracy(packed, student)), [1, 1])
+    packed[1, 0] = 1
+    np.testing.assert_array_equal(ops.convert_to_numpy(_packed_accuracy(packed, student)), [1, 0])
+
+
+def _tiny_bn_model():
+    import keras
+
+    inputs = keras.Input((4,))
+    x = keras.layers.Dense(8, name="dense")(inputs)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    return keras.Model(inputs, keras.layers.Dense(3, name="out")(x))
+
+
+def test_frozen_batch_norm_epochs_keep_its_weights_and_carry_the_schedule_on():
+    pytest.importorskip("tensorflow")
+    from rich.progress import Progress
+
+    from spikelearn.zoo.training import _train_keras, seed_everything
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 4)) * 3 + 1, rng.integers(0, 3, 40)
+    seed_everything(0)
+    model = _tiny_bn_model()
+    bn = model.get_layer("bn")
+    with Progress(disable=True) as bar:
+        options = dict(epochs=2, learning_rate=1e-2, batch_size=10, progress=bar,
+                       description="t")
+        before = [w.copy() for w in bn.get_weights()]
+        dense_before = model.get_layer("dense").get_weights()[0].copy()
+        history = _train_keras(model, x, y, x, y, frozen_bn_epochs=2, **options)
+        for old, new in zip(before, bn.get_weights(), strict=True):
+            np.testing.assert_array_equal(old, new)  # moving statistics and gamma/beta
+        assert not np.array_equal(dense_before, model.get_layer("dense").get_weights()[0])
+        assert bn.trainable and len(history["val_accuracy"]) == 2
+        assert int(model.optimizer.iterations) == 2 * 4
+
+        seed_everything(0)
+        model = _tiny_bn_model()
+        before = [w.copy() for w in model.get_layer("bn").get_weights()]
+        history = _train_keras(model, x, y, x, y, frozen_bn_epochs=1, **options)
+        assert any(not np.array_equal(old, new)  # trained in the first epoch
+                   for old, new in zip(before, model.get_layer("bn").get_weights(), strict=True))
+        assert len(history["accuracy"]) == 2 and int(model.optimizer.iterations) == 2 * 4
+
+
+def test_train_quantized_distils_from_the_float_model():
+    pytest.importorskip("tensorflow")
+    from dataclasses import replace
+
+    from rich.progress import Progress
+
+    from spikelearn.zoo.training import (
+        RecipeConfig,
+        seed_everything,
+        train_float,
+        train_quantized,
+    )
+
+    rng = np.random.default_rng(2)
+    arrays = {f"x_{split}": rng.integers(0, 256, (40, 49, 10, 1), dtype=np.uint8)
+              for split in ("fit", "train", "val")}
+    arrays.update({f"y_{split}": rng.integers(0, 33, 40) for split in ("fit", "train", "val")})
+    config = RecipeConfig(float_epochs=1, qat_epochs=1, batch_size=20)
+    distilled_config = replace(config, distillation_weight=0.9)
+    seed_everything(0)
+    with Progress(disable=True) as bar:
+        float_model, _ = train_float(config, arrays, bar)
+        runs = []
+        for settings in (config, distilled_config, distilled_config):
+            seed_everything(1)
+            quantized, history = train_quantized(float_model, settings, arrays, bar)
+            runs.append(quantized.get_weights())
+    assert set(history) == {"accuracy", "val_accuracy"}
+    assert any(not np.array_equal(a, b) for a, b in zip(runs[0], runs[1], strict=True))
+    for a, b in zip(runs[1], runs[2], strict=True):
+        np.testing.assert_array_equal(a, b)  # seeded

@@ -48,6 +48,15 @@ class RecipeConfig:
     learning_rate: float = 4e-3
     #: Peak learning rate of quantization-aware training (cosine decay, like the float one).
     qat_learning_rate: float = 1.28e-2
+    #: Weight of the float model's softened outputs in the QAT loss (knowledge distillation;
+    #: 0: labels only); the rest of the weight stays on the labels.
+    distillation_weight: float = 0.0
+    #: Temperature that softens the float model's logits (and the quantized model's) when
+    #: distilling; the soft term is scaled by its square.
+    distillation_temperature: float = 4.0
+    #: Last QAT epochs run with the batch normalization layers frozen (their moving
+    #: statistics and scale/offset fixed; 0: none).
+    qat_frozen_bn_epochs: int = 0
     neurons_per_class: int = 15
     #: With the readout below, chosen on validation speakers (``benchmarks/readout_grid.py``:
     #: the best new-word accuracy of the same speaker with an old-class drop under 0.25 point).
@@ -82,7 +91,8 @@ class _RichEpochs:
 
         class Callback(keras.callbacks.Callback):
             def on_train_begin(self, logs=None):
-                self.task = progress.add_task(description, total=epochs)
+                if not hasattr(self, "task"):  # once, also when a fit runs in phases
+                    self.task = progress.add_task(description, total=epochs)
 
             def on_epoch_end(self, epoch, logs=None):
                 logs = logs or {}
@@ -92,24 +102,73 @@ class _RichEpochs:
         return Callback()
 
 
+def _distillation_loss(weight: float, temperature: float):
+    """Loss of targets ``(n, 1 + classes)`` packing the label and the teacher's logits:
+    ``(1 - weight) * CE(label) + weight * T**2 * CE(softmax(teacher / T), student / T)``."""
+    import keras
+    from keras import ops
+
+    def distillation(y_true, y_pred):
+        labels = ops.cast(y_true[:, 0], "int32")
+        hard = keras.losses.sparse_categorical_crossentropy(labels, y_pred, from_logits=True)
+        soft_targets = ops.softmax(y_true[:, 1:] / temperature, axis=-1)
+        soft = keras.losses.categorical_crossentropy(soft_targets, y_pred / temperature,
+                                                     from_logits=True)
+        return (1.0 - weight) * hard + weight * temperature**2 * soft
+
+    return distillation
+
+
+def _packed_accuracy(y_true, y_pred):
+    """Accuracy against the label in column 0 of packed distillation targets."""
+    from keras import ops
+
+    labels = ops.cast(y_true[:, 0], "int32")
+    return ops.cast(ops.equal(ops.cast(ops.argmax(y_pred, axis=-1), "int32"), labels),
+                    "float32")
+
+
 def _train_keras(model, x, y, x_val, y_val, *, epochs, learning_rate, batch_size, progress,
-                 description):
+                 description, teacher=None, distillation_weight=0.0,
+                 distillation_temperature=4.0, frozen_bn_epochs=0):
+    """Adam with cosine decay over ``epochs``; optionally distilled from ``teacher`` (a
+    Keras model with the same outputs) and with the batch normalization layers frozen for
+    the last ``frozen_bn_epochs`` (the optimizer and its schedule carry on)."""
     import keras
 
+    x, x_val = x.astype(np.float32), x_val.astype(np.float32)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    metric = "accuracy"
+    if teacher is not None and distillation_weight > 0:
+        # The targets carry the teacher's logits next to the label (inference mode).
+        y = np.column_stack([y, teacher.predict(x, batch_size=1000, verbose=0)])
+        y_val = np.column_stack([y_val, teacher.predict(x_val, batch_size=1000, verbose=0)])
+        y, y_val = y.astype(np.float32), y_val.astype(np.float32)
+        loss = _distillation_loss(distillation_weight, distillation_temperature)
+        metric = keras.metrics.MeanMetricWrapper(_packed_accuracy, name="accuracy")
     steps = epochs * int(np.ceil(len(x) / batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.02)
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    history = model.fit(
-        x.astype(np.float32), y, validation_data=(x_val.astype(np.float32), y_val),
-        epochs=epochs, batch_size=batch_size, verbose=0,
-        callbacks=[_RichEpochs(progress, description, epochs)],
-    )
-    return {key: [round(float(v), 4) for v in values]
-            for key, values in history.history.items() if "acc" in key}
+    optimizer = keras.optimizers.Adam(schedule)
+    callback = _RichEpochs(progress, description, epochs)
+    history = {}
+    phases = [(0, epochs - frozen_bn_epochs, False), (epochs - frozen_bn_epochs, epochs, True)]
+    for first, last, freeze in phases:
+        if last <= first:
+            continue
+        if freeze:
+            for layer in model.layers:
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.trainable = False  # also runs it in inference mode
+        model.compile(optimizer=optimizer, loss=loss, metrics=[metric])
+        fitted = model.fit(x, y, validation_data=(x_val, y_val), initial_epoch=first,
+                           epochs=last, batch_size=batch_size, verbose=0, callbacks=[callback])
+        for key, values in fitted.history.items():
+            if "acc" in key:
+                history.setdefault(key, []).extend(round(float(v), 4) for v in values)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = True  # the saved model trains on like any other
+    return history
 
 
 #: Config fields the features depend on (checked when a features file is reused).
@@ -286,8 +345,9 @@ def train_quantized(float_model, config: RecipeConfig, arrays: dict, progress, *
     """Quantize the float model and run quantization-aware training.
 
     :func:`~spikelearn.quantization.quantize` calibrates the activation steps on the first
-    2,000 training clips; QAT runs ``qat_epochs`` from ``qat_learning_rate``.
-    ``float_model`` itself is not changed.
+    2,000 training clips; QAT runs ``qat_epochs`` from ``qat_learning_rate``, distilled
+    from ``float_model`` when ``distillation_weight > 0``, with the batch normalization
+    frozen for the last ``qat_frozen_bn_epochs``. ``float_model`` itself is not changed.
 
     Parameters
     ----------
@@ -312,7 +372,10 @@ def train_quantized(float_model, config: RecipeConfig, arrays: dict, progress, *
         quantized, arrays["x_fit"], arrays["y_fit"], arrays["x_val"], arrays["y_val"],
         epochs=config.qat_epochs, learning_rate=config.qat_learning_rate,
         batch_size=config.batch_size, progress=progress,
-        description="quantization-aware training")
+        description="quantization-aware training", teacher=float_model,
+        distillation_weight=config.distillation_weight,
+        distillation_temperature=config.distillation_temperature,
+        frozen_bn_epochs=config.qat_frozen_bn_epochs)
     return quantized, history
 
 

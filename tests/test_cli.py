@@ -370,12 +370,14 @@ def test_zoo_train_passes_the_recipe_settings(monkeypatch, tmp_path):
     monkeypatch.setattr(training, "train", fake_train)
     result = invoke("zoo", "train", "ds_cnn_kws", "-o", tmp_path / "zoo", "--speakers", "6",
                     "--float-epochs", "1", "--qat-epochs", "2", "--qat-learning-rate", "2e-3",
-                    "--seed", "4", "--json")
+                    "--seed", "4", "--distillation-weight", "0.5", "--frozen-bn-epochs", "1",
+                    "--json")
     assert result.exit_code == 0, result.output
     (out_dir, config, options), = calls
     assert out_dir == tmp_path / "zoo" and options["progress"] is False
     assert config == training.RecipeConfig(num_speakers=6, float_epochs=1, qat_epochs=2,
-                                           qat_learning_rate=2e-3, seed=4)
+                                           qat_learning_rate=2e-3, seed=4,
+                                           distillation_weight=0.5, qat_frozen_bn_epochs=1)
     assert json.loads(result.output)["figures"]["accuracy"]["converted_engine_test"] == 0.5
     assert options["stage"] == "all" and options["features"] is None
     # A lone engine stage reads the recorded recipe; a features stage reports its sizes.
@@ -390,6 +392,7 @@ def test_zoo_train_passes_the_recipe_settings(monkeypatch, tmp_path):
     # a learning rate must be positive (usage error, nothing runs)
     count = len(calls)
     assert invoke("zoo", "train", "ds_cnn_kws", "--qat-learning-rate", "0").exit_code == 2
+    assert invoke("zoo", "train", "ds_cnn_kws", "--distillation-weight", "1.5").exit_code == 2
     assert len(calls) == count
 
 

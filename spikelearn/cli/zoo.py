@@ -97,6 +97,13 @@ def zoo_train_command(
         None, callback=_positive,
         help=f"Peak learning rate of quantization-aware training "
              f"(default {DEFAULTS.qat_learning_rate:g})."),
+    distillation_weight: float = typer.Option(
+        None, min=0.0, max=1.0,
+        help="Weight of the float model's softened outputs in the QAT loss (knowledge "
+             f"distillation; default {DEFAULTS.distillation_weight:g}: labels only)."),
+    frozen_bn_epochs: int = typer.Option(
+        None, min=0, help="Last QAT epochs with the batch normalization frozen "
+                          f"(default {DEFAULTS.qat_frozen_bn_epochs})."),
     seed: int = typer.Option(
         None, help=f"Seed of the corpus and the training (default {DEFAULTS.seed})."),
     augmented_copies: int = typer.Option(
@@ -136,6 +143,8 @@ def zoo_train_command(
     settings = {"num_speakers": speakers, "repetitions": repetitions,
                 "float_epochs": float_epochs, "qat_epochs": qat_epochs,
                 "qat_learning_rate": qat_learning_rate, "seed": seed,
+                "distillation_weight": distillation_weight,
+                "qat_frozen_bn_epochs": frozen_bn_epochs,
                 "augmented_copies": augmented_copies}
     given = {key: value for key, value in settings.items() if value is not None}
     # The engine stage reads the recorded recipe unless settings are given.

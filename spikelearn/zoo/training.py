@@ -151,7 +151,10 @@ def _train_keras(model, x, y, x_val, y_val, *, epochs, learning_rate, batch_size
     optimizer = keras.optimizers.Adam(schedule)
     callback = _RichEpochs(progress, description, epochs)
     history = {}
-    phases = [(0, epochs - frozen_bn_epochs, False), (epochs - frozen_bn_epochs, epochs, True)]
+    if frozen_bn_epochs < 0:
+        raise ValueError(f"frozen_bn_epochs must be >= 0, got {frozen_bn_epochs}")
+    start = max(epochs - frozen_bn_epochs, 0)  # frozen from this epoch on
+    phases = [(0, start, False), (start, epochs, True)]
     for first, last, freeze in phases:
         if last <= first:
             continue

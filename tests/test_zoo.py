@@ -146,6 +146,15 @@ def test_recipe_features_file_is_checked(tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+def _random_qat_arrays(seed: int, n: int = 40) -> dict:
+    """Random features and labels of the fit, train and validation splits."""
+    rng = np.random.default_rng(seed)
+    arrays = {f"x_{split}": rng.integers(0, 256, (n, 49, 10, 1), dtype=np.uint8)
+              for split in ("fit", "train", "val")}
+    arrays.update({f"y_{split}": rng.integers(0, 33, n) for split in ("fit", "train", "val")})
+    return arrays
+
+
 def test_train_quantized_takes_the_bits_and_learning_rate_and_keeps_the_float_model():
     pytest.importorskip("tensorflow")
     from rich.progress import Progress
@@ -159,10 +168,7 @@ def test_train_quantized_takes_the_bits_and_learning_rate_and_keeps_the_float_mo
         train_quantized,
     )
 
-    rng = np.random.default_rng(0)
-    arrays = {f"x_{split}": rng.integers(0, 256, (40, 49, 10, 1), dtype=np.uint8)
-              for split in ("fit", "train", "val")}
-    arrays.update({f"y_{split}": rng.integers(0, 33, 40) for split in ("fit", "train", "val")})
+    arrays = _random_qat_arrays(0)
     config = RecipeConfig(float_epochs=1, qat_epochs=1, batch_size=20, qat_learning_rate=3e-4)
     seed_everything(0)
     with Progress(disable=True) as bar:
@@ -301,10 +307,7 @@ def test_train_quantized_distils_from_the_float_model():
         train_quantized,
     )
 
-    rng = np.random.default_rng(2)
-    arrays = {f"x_{split}": rng.integers(0, 256, (40, 49, 10, 1), dtype=np.uint8)
-              for split in ("fit", "train", "val")}
-    arrays.update({f"y_{split}": rng.integers(0, 33, 40) for split in ("fit", "train", "val")})
+    arrays = _random_qat_arrays(2)
     config = RecipeConfig(float_epochs=1, qat_epochs=1, batch_size=20)
     distilled_config = replace(config, distillation_weight=0.9)
     seed_everything(0)

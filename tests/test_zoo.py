@@ -293,6 +293,13 @@ def test_frozen_batch_norm_epochs_keep_its_weights_and_carry_the_schedule_on():
                    for old, new in zip(before, model.get_layer("bn").get_weights(), strict=True))
         assert len(history["accuracy"]) == 2 and int(model.optimizer.iterations) == 2 * 4
 
+        for bad, message in [({"frozen_bn_epochs": -1}, "frozen_bn_epochs"),
+                             ({"distillation_weight": 1.5}, "distillation_weight"),
+                             ({"distillation_temperature": 0.0}, "distillation_temperature")]:
+            with pytest.raises(ValueError, match=message):
+                _train_keras(model, x, y, x, y, **bad, **options)
+        assert int(model.optimizer.iterations) == 2 * 4  # nothing trained
+
 
 def test_train_quantized_distils_from_the_float_model():
     pytest.importorskip("tensorflow")

@@ -136,6 +136,12 @@ def _train_keras(model, x, y, x_val, y_val, *, epochs, learning_rate, batch_size
     the last ``frozen_bn_epochs`` (the optimizer and its schedule carry on)."""
     import keras
 
+    if not 0.0 <= distillation_weight <= 1.0:
+        raise ValueError(f"distillation_weight must be in [0, 1], got {distillation_weight}")
+    if not distillation_temperature > 0:
+        raise ValueError(f"distillation_temperature must be > 0, got {distillation_temperature}")
+    if frozen_bn_epochs < 0:
+        raise ValueError(f"frozen_bn_epochs must be >= 0, got {frozen_bn_epochs}")
     x, x_val = x.astype(np.float32), x_val.astype(np.float32)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     metric = "accuracy"
@@ -151,27 +157,30 @@ def _train_keras(model, x, y, x_val, y_val, *, epochs, learning_rate, batch_size
     optimizer = keras.optimizers.Adam(schedule)
     callback = _RichEpochs(progress, description, epochs)
     history = {}
-    if frozen_bn_epochs < 0:
-        raise ValueError(f"frozen_bn_epochs must be >= 0, got {frozen_bn_epochs}")
     start = max(epochs - frozen_bn_epochs, 0)  # frozen from this epoch on
     phases = [(0, start, False), (start, epochs, True)]
     for first, last, freeze in phases:
         if last <= first:
             continue
         if freeze:
-            for layer in model.layers:
-                if isinstance(layer, keras.layers.BatchNormalization):
-                    layer.trainable = False  # also runs it in inference mode
+            _set_batch_norm_trainable(model, False)  # also runs it in inference mode
         model.compile(optimizer=optimizer, loss=loss, metrics=[metric])
         fitted = model.fit(x, y, validation_data=(x_val, y_val), initial_epoch=first,
                            epochs=last, batch_size=batch_size, verbose=0, callbacks=[callback])
         for key, values in fitted.history.items():
             if "acc" in key:
                 history.setdefault(key, []).extend(round(float(v), 4) for v in values)
+    _set_batch_norm_trainable(model, True)  # the saved model trains on like any other
+    return history
+
+
+def _set_batch_norm_trainable(model, trainable: bool) -> None:
+    """Set ``trainable`` on every BatchNormalization layer of ``model``."""
+    import keras
+
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = True  # the saved model trains on like any other
-    return history
+            layer.trainable = trainable
 
 
 #: Config fields the features depend on (checked when a features file is reused).

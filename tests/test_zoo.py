@@ -293,12 +293,57 @@ def test_frozen_batch_norm_epochs_keep_its_weights_and_carry_the_schedule_on():
                    for old, new in zip(before, model.get_layer("bn").get_weights(), strict=True))
         assert len(history["accuracy"]) == 2 and int(model.optimizer.iterations) == 2 * 4
 
-        for bad, message in [({"frozen_bn_epochs": -1}, "frozen_bn_epochs"),
-                             ({"distillation_weight": 1.5}, "distillation_weight"),
-                             ({"distillation_temperature": 0.0}, "distillation_temperature")]:
-            with pytest.raises(ValueError, match=message):
-                _train_keras(model, x, y, x, y, **bad, **options)
-        assert int(model.optimizer.iterations) == 2 * 4  # nothing trained
+
+
+def test_weight_average_ends_on_the_moving_average_of_the_steps(monkeypatch):
+    pytest.importorskip("tensorflow")
+    import keras
+    from rich.progress import Progress
+
+    from spikelearn.zoo import training
+
+    kernels = []
+
+    class Record(keras.callbacks.Callback):  # the kernel after every step
+        def on_train_batch_end(self, batch, logs=None):
+            kernels.append(self.model.get_layer("dense").get_weights()[0].copy())
+
+    monkeypatch.setattr(training, "_RichEpochs", lambda *args: Record())
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 4)) * 3 + 1, rng.integers(0, 3, 40)
+    training.seed_everything(0)
+    model = _tiny_bn_model()
+    with Progress(disable=True) as bar:
+        history = training._train_keras(model, x, y, x, y, epochs=2, learning_rate=1e-2,
+                                        batch_size=10, progress=bar, description="t",
+                                        weight_average=0.6)
+    assert len(kernels) == 8
+    average = kernels[0]
+    for kernel in kernels[1:]:
+        average = 0.6 * average + 0.4 * kernel
+    final = model.get_layer("dense").get_weights()[0]
+    np.testing.assert_allclose(final, average, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(final, kernels[-1])  # not the last step's weights
+    scored = training.keras_accuracy(model, x, y)
+    assert history["val_accuracy_averaged"] == round(scored, 4)
+    assert len(history["val_accuracy"]) == 2
+
+
+@pytest.mark.parametrize("field, value", [
+    ("distillation_weight", 1.5), ("distillation_temperature", 0.0),
+    ("qat_frozen_bn_epochs", -1), ("qat_weight_average", 1.0), ("qat_weight_average", -0.1)])
+def test_recipe_config_refuses_bad_qat_settings(field, value):
+    from spikelearn.zoo.training import RecipeConfig
+
+    with pytest.raises(ValueError, match=field):
+        RecipeConfig(**{field: value})
+
+
+def test_recipe_config_refuses_weight_average_with_frozen_batch_norm():
+    from spikelearn.zoo.training import RecipeConfig
+
+    with pytest.raises(ValueError, match="cannot be combined"):
+        RecipeConfig(qat_weight_average=0.999, qat_frozen_bn_epochs=2)
 
 
 def test_train_quantized_distils_from_the_float_model():

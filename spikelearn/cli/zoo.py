@@ -79,6 +79,12 @@ def _positive(value: float | None) -> float | None:
     return value
 
 
+def _momentum(value: float | None) -> float | None:
+    if value is not None and not 0 <= value < 1:
+        raise typer.BadParameter(f"must be in [0, 1), got {value:g}")
+    return value
+
+
 @zoo_app.command("train")
 @user_errors
 def zoo_train_command(
@@ -104,6 +110,10 @@ def zoo_train_command(
     frozen_bn_epochs: int = typer.Option(
         None, min=0, help="Last QAT epochs with the batch normalization frozen "
                           f"(default {DEFAULTS.qat_frozen_bn_epochs})."),
+    weight_average: float = typer.Option(
+        None, callback=_momentum,
+        help="Momentum of a moving average of the weights during QAT, kept at the end "
+             f"(default {DEFAULTS.qat_weight_average:g}: the last weights)."),
     seed: int = typer.Option(
         None, help=f"Seed of the corpus and the training (default {DEFAULTS.seed})."),
     augmented_copies: int = typer.Option(
@@ -145,6 +155,7 @@ def zoo_train_command(
                 "qat_learning_rate": qat_learning_rate, "seed": seed,
                 "distillation_weight": distillation_weight,
                 "qat_frozen_bn_epochs": frozen_bn_epochs,
+                "qat_weight_average": weight_average,
                 "augmented_copies": augmented_copies}
     given = {key: value for key, value in settings.items() if value is not None}
     # The engine stage reads the recorded recipe unless settings are given.

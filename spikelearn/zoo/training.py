@@ -57,6 +57,9 @@ class RecipeConfig:
     #: Last QAT epochs run with the batch normalization layers frozen (their moving
     #: statistics and scale/offset fixed; 0: none).
     qat_frozen_bn_epochs: int = 0
+    #: Momentum of an exponential moving average of the trainable weights during QAT; the
+    #: average replaces the weights at the end (0: none, the last weights are kept).
+    qat_weight_average: float = 0.0
     neurons_per_class: int = 15
     #: With the readout below, chosen on validation speakers (``benchmarks/readout_grid.py``:
     #: the best new-word accuracy of the same speaker with an old-class drop under 0.25 point).
@@ -67,6 +70,25 @@ class RecipeConfig:
     #: Readout bonus of the words learned on the device.
     new_class_bonus: int = 4
     demo_speakers: int = 3
+
+    def __post_init__(self):
+        """Refuse QAT settings that would only fail after the float training."""
+        if not 0.0 <= self.distillation_weight <= 1.0:
+            raise ValueError(f"distillation_weight must be in [0, 1], "
+                             f"got {self.distillation_weight}")
+        if not self.distillation_temperature > 0:
+            raise ValueError(f"distillation_temperature must be > 0, "
+                             f"got {self.distillation_temperature}")
+        if self.qat_frozen_bn_epochs < 0:
+            raise ValueError(f"qat_frozen_bn_epochs must be >= 0, "
+                             f"got {self.qat_frozen_bn_epochs}")
+        if not 0.0 <= self.qat_weight_average < 1.0:
+            raise ValueError(f"qat_weight_average must be in [0, 1), "
+                             f"got {self.qat_weight_average}")
+        if self.qat_weight_average and self.qat_frozen_bn_epochs:
+            # Keras pairs the averages with the weights by position in the trainable
+            # list, which freezing batch normalization changes.
+            raise ValueError("qat_weight_average cannot be combined with qat_frozen_bn_epochs")
 
 
 def seed_everything(seed: int) -> None:
@@ -130,18 +152,14 @@ def _packed_accuracy(y_true, y_pred):
 
 def _train_keras(model, x, y, x_val, y_val, *, epochs, learning_rate, batch_size, progress,
                  description, teacher=None, distillation_weight=0.0,
-                 distillation_temperature=4.0, frozen_bn_epochs=0):
+                 distillation_temperature=4.0, frozen_bn_epochs=0, weight_average=0.0):
     """Adam with cosine decay over ``epochs``; optionally distilled from ``teacher`` (a
-    Keras model with the same outputs) and with the batch normalization layers frozen for
-    the last ``frozen_bn_epochs`` (the optimizer and its schedule carry on)."""
+    Keras model with the same outputs), with the batch normalization layers frozen for
+    the last ``frozen_bn_epochs`` (the optimizer and its schedule carry on) and with the
+    trainable weights replaced at the end by their moving average of momentum
+    ``weight_average`` (then ``history`` also holds the average's ``val_accuracy_averaged``)."""
     import keras
 
-    if not 0.0 <= distillation_weight <= 1.0:
-        raise ValueError(f"distillation_weight must be in [0, 1], got {distillation_weight}")
-    if not distillation_temperature > 0:
-        raise ValueError(f"distillation_temperature must be > 0, got {distillation_temperature}")
-    if frozen_bn_epochs < 0:
-        raise ValueError(f"frozen_bn_epochs must be >= 0, got {frozen_bn_epochs}")
     x, x_val = x.astype(np.float32), x_val.astype(np.float32)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     metric = "accuracy"
@@ -154,7 +172,8 @@ def _train_keras(model, x, y, x_val, y_val, *, epochs, learning_rate, batch_size
         metric = keras.metrics.MeanMetricWrapper(_packed_accuracy, name="accuracy")
     steps = epochs * int(np.ceil(len(x) / batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.02)
-    optimizer = keras.optimizers.Adam(schedule)
+    optimizer = keras.optimizers.Adam(schedule, use_ema=weight_average > 0,
+                                      ema_momentum=weight_average)
     callback = _RichEpochs(progress, description, epochs)
     history = {}
     start = max(epochs - frozen_bn_epochs, 0)  # frozen from this epoch on
@@ -171,6 +190,9 @@ def _train_keras(model, x, y, x_val, y_val, *, epochs, learning_rate, batch_size
             if "acc" in key:
                 history.setdefault(key, []).extend(round(float(v), 4) for v in values)
     _set_batch_norm_trainable(model, True)  # the saved model trains on like any other
+    if weight_average:  # fit has swapped the average in; the epochs scored the last weights
+        scores = model.evaluate(x_val, y_val, batch_size=1000, verbose=0, return_dict=True)
+        history["val_accuracy_averaged"] = round(float(scores["accuracy"]), 4)
     return history
 
 
@@ -359,7 +381,8 @@ def train_quantized(float_model, config: RecipeConfig, arrays: dict, progress, *
     :func:`~spikelearn.quantization.quantize` calibrates the activation steps on the first
     2,000 training clips; QAT runs ``qat_epochs`` from ``qat_learning_rate``, distilled
     from ``float_model`` when ``distillation_weight > 0``, with the batch normalization
-    frozen for the last ``qat_frozen_bn_epochs``. ``float_model`` itself is not changed.
+    frozen for the last ``qat_frozen_bn_epochs`` and, when ``qat_weight_average > 0``,
+    ending on the moving average of the weights. ``float_model`` itself is not changed.
 
     Parameters
     ----------
@@ -375,7 +398,8 @@ def train_quantized(float_model, config: RecipeConfig, arrays: dict, progress, *
     -------
     quantized : keras.Model
     history : dict
-        As in :func:`train_float`.
+        As in :func:`train_float` (per epoch, of the weights then); with a weight average,
+        also ``val_accuracy_averaged``: the validation accuracy of the returned model.
     """
     from spikelearn.quantization import quantize
 
@@ -387,7 +411,8 @@ def train_quantized(float_model, config: RecipeConfig, arrays: dict, progress, *
         description="quantization-aware training", teacher=float_model,
         distillation_weight=config.distillation_weight,
         distillation_temperature=config.distillation_temperature,
-        frozen_bn_epochs=config.qat_frozen_bn_epochs)
+        frozen_bn_epochs=config.qat_frozen_bn_epochs,
+        weight_average=config.qat_weight_average)
     return quantized, history
 
 

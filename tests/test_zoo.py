@@ -324,9 +324,37 @@ def test_weight_average_ends_on_the_moving_average_of_the_steps(monkeypatch):
     final = model.get_layer("dense").get_weights()[0]
     np.testing.assert_allclose(final, average, rtol=1e-5, atol=1e-6)
     assert not np.allclose(final, kernels[-1])  # not the last step's weights
-    scored = training.keras_accuracy(model, x, y)
-    assert history["val_accuracy_averaged"] == round(scored, 4)
     assert len(history["val_accuracy"]) == 2
+
+
+def test_batch_norm_reestimation_averages_the_batch_statistics():
+    pytest.importorskip("tensorflow")
+    import keras
+    from rich.progress import Progress
+
+    from spikelearn.zoo.training import reestimate_batch_norm
+
+    keras.utils.set_random_seed(0)
+    model = _tiny_bn_model()
+    bn = model.get_layer("bn")
+    x = np.random.default_rng(1).normal(size=(30, 4)) * 2 + 3
+    before = {layer.name: [w.copy() for w in layer.get_weights()] for layer in model.layers}
+    with Progress(disable=True) as bar:
+        reestimate_batch_norm(model, x, batch_size=10, progress=bar)
+        task, = bar.tasks
+        assert task.completed == 30
+    dense = model.get_layer("dense").get_weights()
+    h = (x @ dense[0] + dense[1]).reshape(3, 10, -1)  # the BN inputs, batch by batch
+    gamma, beta, mean, variance = bn.get_weights()
+    np.testing.assert_allclose(mean, h.mean(axis=1).mean(axis=0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(variance, h.var(axis=1).mean(axis=0), rtol=1e-4, atol=1e-5)
+    assert not np.allclose(mean, before["bn"][2])  # they did change
+    assert bn.momentum == 0.99  # restored
+    np.testing.assert_array_equal(gamma, before["bn"][0])  # only the statistics change
+    np.testing.assert_array_equal(beta, before["bn"][1])
+    for name in ("dense", "out"):
+        for old, new in zip(before[name], model.get_layer(name).get_weights(), strict=True):
+            np.testing.assert_array_equal(old, new)
 
 
 @pytest.mark.parametrize("field, value", [
@@ -344,6 +372,40 @@ def test_recipe_config_refuses_weight_average_with_frozen_batch_norm():
 
     with pytest.raises(ValueError, match="cannot be combined"):
         RecipeConfig(qat_weight_average=0.999, qat_frozen_bn_epochs=2)
+
+
+def test_train_quantized_reestimates_batch_norm_when_asked():
+    pytest.importorskip("tensorflow")
+    from dataclasses import replace
+
+    from rich.progress import Progress
+
+    from spikelearn.zoo.training import (
+        RecipeConfig,
+        keras_accuracy,
+        seed_everything,
+        train_float,
+        train_quantized,
+    )
+
+    arrays = _random_qat_arrays(2)
+    config = RecipeConfig(float_epochs=1, qat_epochs=1, batch_size=20)
+    seed_everything(0)
+    with Progress(disable=True) as bar:
+        float_model, _ = train_float(config, arrays, bar)
+        models = []
+        for reestimate in (False, True):
+            seed_everything(1)
+            quantized, history = train_quantized(
+                float_model, replace(config, qat_bn_reestimation=reestimate), arrays, bar)
+            assert history["final_val_accuracy"] == round(
+                keras_accuracy(quantized, arrays["x_val"], arrays["y_val"]), 4)
+            models.append(quantized)
+    plain, reestimated = ({layer.name: layer.get_weights() for layer in model.layers}
+                          for model in models)
+    bn = next(name for name in plain if name.endswith("_bn"))
+    assert not np.allclose(plain[bn][2], reestimated[bn][2])  # moving mean
+    np.testing.assert_array_equal(plain[bn][0], reestimated[bn][0])  # same trained gamma
 
 
 def test_train_quantized_distils_from_the_float_model():
@@ -370,7 +432,7 @@ def test_train_quantized_distils_from_the_float_model():
             seed_everything(1)
             quantized, history = train_quantized(float_model, settings, arrays, bar)
             runs.append(quantized.get_weights())
-    assert set(history) == {"accuracy", "val_accuracy"}
+    assert set(history) == {"accuracy", "val_accuracy", "final_val_accuracy"}
     assert any(not np.array_equal(a, b) for a, b in zip(runs[0], runs[1], strict=True))
     for a, b in zip(runs[1], runs[2], strict=True):
         np.testing.assert_array_equal(a, b)  # seeded

@@ -114,6 +114,10 @@ def zoo_train_command(
         None, callback=_momentum,
         help="Momentum of a moving average of the weights during QAT, kept at the end "
              f"(default {DEFAULTS.qat_weight_average:g}: the last weights)."),
+    bn_reestimation: bool = typer.Option(
+        None, "--bn-reestimation/--no-bn-reestimation",
+        help="Re-estimate the batch normalization statistics after QAT with the final "
+             f"weights (default {'on' if DEFAULTS.qat_bn_reestimation else 'off'})."),
     seed: int = typer.Option(
         None, help=f"Seed of the corpus and the training (default {DEFAULTS.seed})."),
     augmented_copies: int = typer.Option(
@@ -156,6 +160,7 @@ def zoo_train_command(
                 "distillation_weight": distillation_weight,
                 "qat_frozen_bn_epochs": frozen_bn_epochs,
                 "qat_weight_average": weight_average,
+                "qat_bn_reestimation": bn_reestimation,
                 "augmented_copies": augmented_copies}
     given = {key: value for key, value in settings.items() if value is not None}
     # The engine stage reads the recorded recipe unless settings are given.

@@ -60,6 +60,9 @@ class RecipeConfig:
     #: Momentum of an exponential moving average of the trainable weights during QAT; the
     #: average replaces the weights at the end (0: none, the last weights are kept).
     qat_weight_average: float = 0.0
+    #: After QAT, re-estimate the batch normalization statistics over one pass of the
+    #: training samples with the final weights (instead of the moving ones of training).
+    qat_bn_reestimation: bool = False
     neurons_per_class: int = 15
     #: With the readout below, chosen on validation speakers (``benchmarks/readout_grid.py``:
     #: the best new-word accuracy of the same speaker with an old-class drop under 0.25 point).
@@ -157,7 +160,7 @@ def _train_keras(model, x, y, x_val, y_val, *, epochs, learning_rate, batch_size
     Keras model with the same outputs), with the batch normalization layers frozen for
     the last ``frozen_bn_epochs`` (the optimizer and its schedule carry on) and with the
     trainable weights replaced at the end by their moving average of momentum
-    ``weight_average`` (then ``history`` also holds the average's ``val_accuracy_averaged``)."""
+    ``weight_average`` (the epochs' figures are those of the weights then)."""
     import keras
 
     x, x_val = x.astype(np.float32), x_val.astype(np.float32)
@@ -190,10 +193,35 @@ def _train_keras(model, x, y, x_val, y_val, *, epochs, learning_rate, batch_size
             if "acc" in key:
                 history.setdefault(key, []).extend(round(float(v), 4) for v in values)
     _set_batch_norm_trainable(model, True)  # the saved model trains on like any other
-    if weight_average:  # fit has swapped the average in; the epochs scored the last weights
-        scores = model.evaluate(x_val, y_val, batch_size=1000, verbose=0, return_dict=True)
-        history["val_accuracy_averaged"] = round(float(scores["accuracy"]), 4)
     return history
+
+
+def reestimate_batch_norm(model, x: np.ndarray, *, batch_size: int, progress=None) -> None:
+    """Set the moving statistics of every BatchNormalization layer of ``model`` to their
+    average over the batches of ``x`` (features ``(n, ...)``, any dtype), with the weights
+    as they are; ``n`` a multiple of ``batch_size`` weighs every sample equally.
+
+    Runs ``model`` in training mode batch by batch (other layers' training behaviour, such
+    as dropout, applies as during training); nothing else changes.
+    """
+    import keras
+
+    layers = [layer for layer in model.layers
+              if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in layers]
+    task = progress.add_task("batch normalization re-estimation", total=len(x)) \
+        if progress is not None else None
+    try:
+        for batch, start in enumerate(range(0, len(x), batch_size)):
+            for layer in layers:  # a running mean of the batch statistics
+                layer.momentum = batch / (batch + 1)
+            chunk = x[start:start + batch_size].astype(np.float32)
+            model(chunk, training=True)
+            if task is not None:
+                progress.update(task, advance=len(chunk))
+    finally:
+        for layer, momentum in zip(layers, momenta, strict=True):
+            layer.momentum = momentum
 
 
 def _set_batch_norm_trainable(model, trainable: bool) -> None:
@@ -381,8 +409,10 @@ def train_quantized(float_model, config: RecipeConfig, arrays: dict, progress, *
     :func:`~spikelearn.quantization.quantize` calibrates the activation steps on the first
     2,000 training clips; QAT runs ``qat_epochs`` from ``qat_learning_rate``, distilled
     from ``float_model`` when ``distillation_weight > 0``, with the batch normalization
-    frozen for the last ``qat_frozen_bn_epochs`` and, when ``qat_weight_average > 0``,
-    ending on the moving average of the weights. ``float_model`` itself is not changed.
+    frozen for the last ``qat_frozen_bn_epochs``, ending on the moving average of the
+    weights when ``qat_weight_average > 0`` and then, with ``qat_bn_reestimation``, with
+    the batch normalization statistics re-estimated over ``x_fit`` (see
+    :func:`reestimate_batch_norm`). ``float_model`` itself is not changed.
 
     Parameters
     ----------
@@ -398,8 +428,8 @@ def train_quantized(float_model, config: RecipeConfig, arrays: dict, progress, *
     -------
     quantized : keras.Model
     history : dict
-        As in :func:`train_float` (per epoch, of the weights then); with a weight average,
-        also ``val_accuracy_averaged``: the validation accuracy of the returned model.
+        As in :func:`train_float` (per epoch, of the weights then), plus
+        ``final_val_accuracy``: the validation accuracy of the returned model.
     """
     from spikelearn.quantization import quantize
 
@@ -413,6 +443,11 @@ def train_quantized(float_model, config: RecipeConfig, arrays: dict, progress, *
         distillation_temperature=config.distillation_temperature,
         frozen_bn_epochs=config.qat_frozen_bn_epochs,
         weight_average=config.qat_weight_average)
+    if config.qat_bn_reestimation:
+        reestimate_batch_norm(quantized, arrays["x_fit"], batch_size=config.batch_size,
+                              progress=progress)
+    history["final_val_accuracy"] = round(
+        keras_accuracy(quantized, arrays["x_val"], arrays["y_val"]), 4)
     return quantized, history
 
 

@@ -59,10 +59,10 @@ class RecipeConfig:
     qat_frozen_bn_epochs: int = 0
     #: Momentum of an exponential moving average of the trainable weights during QAT; the
     #: average replaces the weights at the end (0: none, the last weights are kept).
-    qat_weight_average: float = 0.0
+    qat_weight_average: float = 0.999
     #: After QAT, re-estimate the batch normalization statistics over one pass of the
     #: training samples with the final weights (instead of the moving ones of training).
-    qat_bn_reestimation: bool = False
+    qat_bn_reestimation: bool = True
     neurons_per_class: int = 15
     #: With the readout below, chosen on validation speakers (``benchmarks/readout_grid.py``:
     #: the best new-word accuracy of the same speaker with an old-class drop under 0.25 point).

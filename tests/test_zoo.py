@@ -35,6 +35,12 @@ def test_shipped_model_loads_without_tensorflow(no_tensorflow):
     assert int(num_classes) == 33 and float(accuracy) > 0.5
 
 
+def test_recipe_defaults_are_those_the_shipped_model_records():
+    from spikelearn.zoo.training import RecipeConfig
+
+    assert zoo.info("ds_cnn_kws")["recipe"] == dataclasses.asdict(RecipeConfig())
+
+
 def test_shipped_model_scores_above_floor_on_the_demo_set():
     model = zoo.load("ds_cnn_kws")
     data = zoo.load_demo_data("ds_cnn_kws")
@@ -374,35 +380,38 @@ def test_recipe_config_refuses_weight_average_with_frozen_batch_norm():
         RecipeConfig(qat_weight_average=0.999, qat_frozen_bn_epochs=2)
 
 
+def _qat_runs(*configs) -> tuple:
+    """Random arrays, and ``(quantized, history)`` of QAT with each config (seed 1) from
+    one float model trained with the first (seed 0)."""
+    from rich.progress import Progress
+
+    from spikelearn.zoo.training import seed_everything, train_float, train_quantized
+
+    arrays = _random_qat_arrays(2)
+    seed_everything(0)
+    with Progress(disable=True) as bar:
+        float_model, _ = train_float(configs[0], arrays, bar)
+        runs = []
+        for config in configs:
+            seed_everything(1)
+            runs.append(train_quantized(float_model, config, arrays, bar))
+    return arrays, runs
+
+
 def test_train_quantized_reestimates_batch_norm_when_asked():
     pytest.importorskip("tensorflow")
     from dataclasses import replace
 
-    from rich.progress import Progress
+    from spikelearn.zoo.training import RecipeConfig, keras_accuracy
 
-    from spikelearn.zoo.training import (
-        RecipeConfig,
-        keras_accuracy,
-        seed_everything,
-        train_float,
-        train_quantized,
-    )
-
-    arrays = _random_qat_arrays(2)
     config = RecipeConfig(float_epochs=1, qat_epochs=1, batch_size=20)
-    seed_everything(0)
-    with Progress(disable=True) as bar:
-        float_model, _ = train_float(config, arrays, bar)
-        models = []
-        for reestimate in (False, True):
-            seed_everything(1)
-            quantized, history = train_quantized(
-                float_model, replace(config, qat_bn_reestimation=reestimate), arrays, bar)
-            assert history["final_val_accuracy"] == round(
-                keras_accuracy(quantized, arrays["x_val"], arrays["y_val"]), 4)
-            models.append(quantized)
-    plain, reestimated = ({layer.name: layer.get_weights() for layer in model.layers}
-                          for model in models)
+    arrays, runs = _qat_runs(replace(config, qat_bn_reestimation=False),
+                             replace(config, qat_bn_reestimation=True))
+    for quantized, history in runs:
+        assert history["final_val_accuracy"] == round(
+            keras_accuracy(quantized, arrays["x_val"], arrays["y_val"]), 4)
+    plain, reestimated = ({layer.name: layer.get_weights() for layer in quantized.layers}
+                          for quantized, _ in runs)
     bn = next(name for name in plain if name.endswith("_bn"))
     assert not np.allclose(plain[bn][2], reestimated[bn][2])  # moving mean
     np.testing.assert_array_equal(plain[bn][0], reestimated[bn][0])  # same trained gamma
@@ -412,27 +421,13 @@ def test_train_quantized_distils_from_the_float_model():
     pytest.importorskip("tensorflow")
     from dataclasses import replace
 
-    from rich.progress import Progress
+    from spikelearn.zoo.training import RecipeConfig
 
-    from spikelearn.zoo.training import (
-        RecipeConfig,
-        seed_everything,
-        train_float,
-        train_quantized,
-    )
-
-    arrays = _random_qat_arrays(2)
     config = RecipeConfig(float_epochs=1, qat_epochs=1, batch_size=20)
     distilled_config = replace(config, distillation_weight=0.9)
-    seed_everything(0)
-    with Progress(disable=True) as bar:
-        float_model, _ = train_float(config, arrays, bar)
-        runs = []
-        for settings in (config, distilled_config, distilled_config):
-            seed_everything(1)
-            quantized, history = train_quantized(float_model, settings, arrays, bar)
-            runs.append(quantized.get_weights())
-    assert set(history) == {"accuracy", "val_accuracy", "final_val_accuracy"}
-    assert any(not np.array_equal(a, b) for a, b in zip(runs[0], runs[1], strict=True))
-    for a, b in zip(runs[1], runs[2], strict=True):
+    _, runs = _qat_runs(config, distilled_config, distilled_config)
+    assert set(runs[0][1]) == {"accuracy", "val_accuracy", "final_val_accuracy"}
+    weights = [quantized.get_weights() for quantized, _ in runs]
+    assert any(not np.array_equal(a, b) for a, b in zip(weights[0], weights[1], strict=True))
+    for a, b in zip(weights[1], weights[2], strict=True):
         np.testing.assert_array_equal(a, b)  # seeded

@@ -113,7 +113,7 @@ def zoo_train_command(
     weight_average: float = typer.Option(
         None, callback=_momentum,
         help="Momentum of a moving average of the weights during QAT, kept at the end "
-             f"(default {DEFAULTS.qat_weight_average:g}: the last weights)."),
+             f"(default {DEFAULTS.qat_weight_average:g}; 0: the last weights)."),
     bn_reestimation: bool = typer.Option(
         None, "--bn-reestimation/--no-bn-reestimation",
         help="Re-estimate the batch normalization statistics after QAT with the final "

@@ -3,9 +3,10 @@
 Steps (each seeded): synthetic espeak-ng corpus -> MFCC (+ augmented copies of the
 training clips) -> float DS-CNN training -> :func:`~spikelearn.quantization.quantize`
 (8-bit input weights, 4-bit weights, 4-bit activations, 1-bit spikes out of the feature
-extractor) -> quantization-aware training -> :func:`~spikelearn.convert` -> the classifier
-is replaced by a 1-bit learning layer (``neurons_per_class`` neurons per class) -> offline
-``fit`` on the training clips -> files: ``ds_cnn_kws.h5`` (quantized Keras),
+extractor) -> quantization-aware training (ending on a moving average of the weights,
+with the batch normalization statistics re-estimated) -> :func:`~spikelearn.convert` ->
+the classifier is replaced by a 1-bit learning layer (``neurons_per_class`` neurons per
+class) -> offline ``fit`` on the training clips -> files: ``ds_cnn_kws.h5`` (quantized Keras),
 ``ds_cnn_kws.slm`` (engine with the learned layer), ``ds_cnn_kws.json`` (figures) and
 ``ds_cnn_kws_demo.npz`` (held-out features and new-word audio for the demo).
 

@@ -72,6 +72,16 @@ def test_silence_is_quiet_noise_and_words_are_loud(corpora):
     info = corpus.clip_info
     assert np.all(info["offset"][corpus.labels == 2] == -1)
     assert np.all(info["offset"][corpus.labels != 2] >= 0) and np.all(info["offset"] < 16000)
+    assert np.all(info["length"][corpus.labels == 2] == 0)
+    spoken = corpus.labels != 2
+    assert np.all(info["length"][spoken] > 1600)  # a word lasts more than 0.1 s
+    assert np.all(info["offset"][spoken] + info["length"][spoken] <= 16000)
+    for clip, offset, length in zip(corpus.audio[spoken], info["offset"][spoken],
+                                    info["length"][spoken], strict=True):
+        inside = np.sqrt(np.mean(np.square(clip[offset:offset + length])))
+        outside = np.concatenate([clip[:offset], clip[offset + length:]])
+        if outside.size >= 800:  # the word is louder than the noise around it
+            assert inside > np.sqrt(np.mean(np.square(outside)))
     assert np.all(np.isnan(info["snr_db"][corpus.labels == 2]))
     snr = info["snr_db"][corpus.labels != 2]
     assert np.all((snr >= PARAMETERS["snr_db"][0]) & (snr <= PARAMETERS["snr_db"][1]))

@@ -12,7 +12,6 @@ from spikelearn.datasets.long_recordings import (
     LongRecording,
     make_long_recording,
     score_detections,
-    word_end,
 )
 from spikelearn.errors import DataError, MissingDependencyError
 from spikelearn.layers import Conv2D, FullyConnected, InputConv2D, SeparableConv2D
@@ -282,12 +281,8 @@ def _corpus():
             clip[offset:offset + 4800] += 0.3 * np.sin(np.arange(4800) * 0.2)
     return Corpus(audio=audio, labels=np.array([0, 1, 0, 1, 2, 0]),
                   words=["yes", "no", "_silence_"], speakers=np.arange(6),
-                  split=np.array(["test"] * 5 + ["train"]), clip_info={"offset": offsets})
-
-
-def test_word_end():
-    corpus = _corpus()
-    assert abs(word_end(corpus.audio[0], 2000) - 6800) <= 160
+                  split=np.array(["test"] * 5 + ["train"]),
+                  clip_info={"offset": offsets, "length": np.where(offsets >= 0, 4800, 0)})
 
 
 def test_make_long_recording():
@@ -298,8 +293,16 @@ def test_make_long_recording():
     assert len(recording.words) >= 3 and set(recording.words) <= {"yes", "no"}
     assert np.all(np.diff(recording.starts) > 0) and np.all(recording.ends > recording.starts)
     assert 5 not in recording.info["clips"]  # train split
-    first = int(recording.starts[0] * 16000)
-    assert np.abs(recording.audio[first:first + 1000]).max() > 0.2
+    np.testing.assert_allclose(recording.ends - recording.starts, 0.3)  # the recorded length
+    for start, end in zip(recording.starts, recording.ends, strict=True):
+        first, last = int(round(start * 16000)), int(round(end * 16000))
+        assert np.abs(recording.audio[first:first + 1000]).max() > 0.2  # the word's first and
+        assert np.abs(recording.audio[last - 1000:last]).max() > 0.2  # last samples are in
+        assert np.abs(recording.audio[last + 800:last + 1600]).max() < 0.05  # then background
+    no_lengths = _corpus()
+    del no_lengths.clip_info["length"]
+    with pytest.raises(ValueError, match=r"lacks \['length'\]"):
+        make_long_recording(no_lengths)
     with pytest.raises(ValueError, match="no clip"):
         make_long_recording(_corpus(), words=["cat"])
 

@@ -29,8 +29,10 @@ class Corpus:
         How the corpus was made (seed, parameters, tool versions, ...).
     clip_info : dict of str -> numpy.ndarray, shape (n,)
         Optional per-clip details. The synthetic corpus has ``noise_kind`` (index into
-        :data:`spikelearn.datasets.NOISE_KINDS`), ``snr_db`` (NaN for ``_silence_``) and
-        ``offset`` (first sample of the word; -1 for ``_silence_``).
+        :data:`spikelearn.datasets.NOISE_KINDS`), ``snr_db`` (NaN for ``_silence_``),
+        ``offset`` (first sample of the word; -1 for ``_silence_``) and ``length`` (samples
+        of the spoken word from ``offset`` on, its trimmed speech synthesis; 0 for
+        ``_silence_``).
     """
 
     audio: np.ndarray

@@ -3,9 +3,9 @@
 A recording is background noise (:mod:`spikelearn.datasets.noise`, the kind and level
 changing every ``segment_s`` seconds with short cross-fades) with keywords cut from corpus
 clips placed at random times. Each keyword is cut from its clip between 50 ms before the
-word's first sample (``clip_info["offset"]``) and 50 ms after its estimated end (the last
-10 ms frame at least 12 dB above the clip's noise floor), with 10 ms fades, and added on top
-of the background. Everything is a pure function of the seed.
+word's first sample (``clip_info["offset"]``) and 50 ms after its last one
+(``clip_info["length"]`` samples later, as the generator recorded it), with 10 ms fades,
+and added on top of the background. Everything is a pure function of the seed.
 
 :func:`score_detections` reports the detection rate (a detection of the right word whose
 start estimate lies within ``tolerance_s`` of the true start), false alarms per hour (every
@@ -37,7 +37,8 @@ class LongRecording:
     words : list of str
         Word of each keyword event.
     starts, ends : numpy.ndarray, float64, shape (k,)
-        Start (first sample of the spoken word) and estimated end of each keyword, seconds.
+        Start (first sample of the spoken word) and end (after its last sample) of each
+        keyword, seconds.
     info : dict
         How it was made (seed, duration, speakers, ...).
     """
@@ -54,20 +55,6 @@ class LongRecording:
         return self.audio.size / SAMPLE_RATE
 
 
-def word_end(clip: np.ndarray, offset: int) -> int:
-    """Estimated last sample (exclusive) of the word starting at ``offset`` in ``clip``.
-
-    The clip's noise floor is the 10th percentile of its 10 ms frame energies; the word ends
-    after the last frame (from ``offset`` on) at least 12 dB above it.
-    """
-    hop = SAMPLE_RATE // 100
-    frames = clip[: clip.size // hop * hop].reshape(-1, hop).astype(np.float64)
-    energy = np.mean(np.square(frames), axis=1) + 1e-12
-    loud = np.flatnonzero(energy >= np.percentile(energy, 10) * 10 ** 1.2)
-    loud = loud[loud >= offset // hop]
-    return int((loud[-1] + 1) * hop) if loud.size else min(clip.size, offset + hop)
-
-
 def make_long_recording(corpus, *, duration_s: float = 600.0, words=None, gap_s=(1.0, 4.0),
                         noise_dbfs=(-60.0, -40.0), segment_s: float = 10.0, split="test",
                         seed: int = 0) -> LongRecording:
@@ -76,7 +63,8 @@ def make_long_recording(corpus, *, duration_s: float = 600.0, words=None, gap_s=
     Parameters
     ----------
     corpus : spikelearn.datasets.Corpus
-        Source clips with ``clip_info["offset"]`` (the synthetic corpus).
+        Source clips with ``clip_info["offset"]`` and ``clip_info["length"]`` (the
+        synthetic corpus).
     duration_s : float, default 600
         Length of the recording.
     words : sequence of str, optional
@@ -102,6 +90,10 @@ def make_long_recording(corpus, *, duration_s: float = 600.0, words=None, gap_s=
     """
     if duration_s <= 0 or segment_s <= 0 or gap_s[0] < 0 or gap_s[1] < gap_s[0]:
         raise ValueError(f"bad duration_s={duration_s}, segment_s={segment_s} or gap_s={gap_s}")
+    missing = [k for k in ("offset", "length") if k not in corpus.clip_info]
+    if missing:
+        raise ValueError(f"corpus.clip_info lacks {missing}: make_long_recording needs the "
+                         "word offsets and lengths of the synthetic corpus")
     rng = np.random.default_rng(seed)
     words = [w for w in corpus.words if w != "_silence_"] if words is None else list(words)
     wanted = np.isin(np.asarray(corpus.words)[corpus.labels], words)
@@ -119,7 +111,7 @@ def make_long_recording(corpus, *, duration_s: float = 600.0, words=None, gap_s=
     while True:
         index = int(rng.choice(candidates))
         clip, offset = corpus.audio[index], int(corpus.clip_info["offset"][index])
-        end = word_end(clip, offset)
+        end = offset + int(corpus.clip_info["length"][index])
         begin, stop = max(0, offset - margin), min(clip.size, end + margin)
         if position + stop - begin > length:
             break

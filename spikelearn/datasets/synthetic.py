@@ -45,7 +45,10 @@ SILENCE = "_silence_"
 DEFAULT_WORDS = SPEECH_COMMANDS_WORDS + (SILENCE,)
 
 #: Bumped whenever the generator changes its output for the same arguments.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: records each word's length (same audio as 1)
+
+#: Per-clip details kept in :attr:`Corpus.clip_info`.
+CLIP_INFO = ("noise_kind", "snr_db", "offset", "length")
 
 #: Random ranges of the generator (documented in every manifest).
 PARAMETERS = {
@@ -197,7 +200,7 @@ def _corpus(folder, manifest):
         split=np.asarray(SPLITS)[meta["split"]],
         speaker_table=manifest["speakers"],
         manifest=manifest,
-        clip_info={k: meta[k] for k in ("noise_kind", "snr_db", "offset")},
+        clip_info={k: meta[k] for k in CLIP_INFO},
     )
 
 
@@ -220,6 +223,7 @@ def _speaker_clips(job):
     clips = np.zeros((n, CLIP_SAMPLES), np.float32)
     speech_power = np.zeros(n)
     offsets = np.full(n, -1, np.int32)
+    lengths = np.zeros(n, np.int32)
     if spoken.size:
         waves = tts.speak_words(
             [words[labels[i]] for i in spoken],
@@ -237,6 +241,7 @@ def _speaker_clips(job):
                 w = resample_length(w, max_len)
             w *= peaks[i] / max(float(np.abs(w).max()), 1e-9)
             offsets[i] = int(place[i] * (CLIP_SAMPLES - w.size + 1))
+            lengths[i] = w.size
             clips[i, offsets[i] : offsets[i] + w.size] = w
             speech_power[i] = np.mean(np.square(w, dtype=np.float64))
     noise = np.empty_like(clips)
@@ -251,6 +256,7 @@ def _speaker_clips(job):
         "noise_kind": kinds.astype(np.int8),
         "snr_db": np.where(is_word, snr, np.nan).astype(np.float32),
         "offset": offsets,
+        "length": lengths,
     }
     return to_pcm16(clips), meta
 

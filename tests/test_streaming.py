@@ -315,11 +315,14 @@ def test_score_detections():
         Detection(0, "yes", 1.2, 0.9, 1.9),   # closest: hit, latency 1.9 - 1.5
         Detection(1, "no", 5.7, 0.9, 6.0),    # too far from the start: FA, miss
         Detection(1, "no", 9.0, 0.9, 9.6),    # wrong word: FA; the third keyword is missed
+        Detection(1, "no", 10.3, 0.9, 10.6),  # detected 1.1 s after the last keyword's end:
+        Detection(0, "yes", 2.0, 0.9, 2.4),   # a background FA, unlike this one (0.9 s after)
     ]
     result = score_detections(detections, recording)
-    assert result["hits"] == 1 and result["misses"] == 2 and result["false_alarms"] == 3
+    assert result["hits"] == 1 and result["misses"] == 2 and result["false_alarms"] == 5
+    assert result["background_false_alarms"] == 1
     assert result["detection_rate"] == pytest.approx(1 / 3)
-    assert result["false_alarms_per_hour"] == pytest.approx(3 / 0.01)
+    assert result["false_alarms_per_hour"] == pytest.approx(5 / 0.01)
     assert result["latency_s"] == pytest.approx(0.4)
     assert np.isnan(score_detections([], recording)["latency_s"])
 

@@ -21,6 +21,8 @@ import numpy as np
 from spikelearn.datasets.audio import SAMPLE_RATE
 from spikelearn.datasets.noise import NOISE_KINDS, make_noise
 
+#: Seconds of audio the spotter sees at once (a keyword stays in view this long after it ends).
+WINDOW_S = 1.0
 #: Padding kept around each cut keyword, and the fade at its ends (seconds).
 MARGIN_S = 0.05
 FADE_S = 0.01
@@ -153,7 +155,9 @@ def score_detections(detections, recording: LongRecording, *, tolerance_s: float
 
     Each keyword is matched to at most one detection of the same word whose ``time_s`` lies
     within ``tolerance_s`` of its start (closest first); every unmatched detection is a false
-    alarm.
+    alarm. A false alarm is a background one when it was detected away from every keyword
+    (not between ``tolerance_s`` before a keyword's start and one window, 1 s, after its
+    end); the others named a wrong word or repeated one during a keyword.
 
     Parameters
     ----------
@@ -167,8 +171,9 @@ def score_detections(detections, recording: LongRecording, *, tolerance_s: float
     -------
     dict
         ``keywords``, ``hits``, ``misses``, ``false_alarms``, ``detection_rate``,
-        ``false_alarms_per_hour``, ``latency_s`` (median over hits of detection time minus
-        keyword end; NaN without hits), ``latency_max_s``, ``duration_s``.
+        ``false_alarms_per_hour``, ``background_false_alarms``, ``latency_s`` (median over
+        hits of detection time minus keyword end; NaN without hits), ``latency_max_s``,
+        ``duration_s``.
     """
     pairs = []
     for d, det in enumerate(detections):
@@ -184,6 +189,10 @@ def score_detections(detections, recording: LongRecording, *, tolerance_s: float
             latencies.append(detections[d].detected_s - recording.ends[k])
     keywords, hits = len(recording.words), len(matched_k)
     false_alarms = len(detections) - len(matched_d)
+    background = sum(
+        not np.any((recording.starts - tolerance_s <= det.detected_s)
+                   & (det.detected_s <= recording.ends + WINDOW_S))
+        for d, det in enumerate(detections) if d not in matched_d)
     hours = recording.duration_s / 3600.0
     return {
         "keywords": keywords,
@@ -192,6 +201,7 @@ def score_detections(detections, recording: LongRecording, *, tolerance_s: float
         "false_alarms": false_alarms,
         "detection_rate": hits / keywords if keywords else float("nan"),
         "false_alarms_per_hour": false_alarms / hours,
+        "background_false_alarms": background,
         "latency_s": float(np.median(latencies)) if latencies else float("nan"),
         "latency_max_s": float(np.max(latencies)) if latencies else float("nan"),
         "duration_s": recording.duration_s,

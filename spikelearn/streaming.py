@@ -57,6 +57,24 @@ from spikelearn.learning.training import class_bonus
 HOP_SAMPLES = features.FRAME_STEP
 #: Seconds per hop.
 HOP_SECONDS = HOP_SAMPLES / SAMPLE_RATE
+#: Default smoothing (seconds), threshold and softmax temperature of :class:`Stream`, chosen
+#: on the validation long recording (see the streaming guide).
+SMOOTHING_S = 0.5
+THRESHOLD = 0.8
+TEMPERATURE = 0.75
+
+
+#: Default ``start_lag_s`` of :class:`Stream`: ``START_LAG_BASE_S + START_LAG_PER_SMOOTHING *
+#: smoothing`` seconds (see :func:`start_lag`).
+START_LAG_BASE_S = 0.17
+START_LAG_PER_SMOOTHING = 0.8
+
+
+def start_lag(smoothing: float) -> float:
+    """Seconds from a keyword's start to its detection with ``smoothing`` seconds of
+    smoothing: a line through the zoo model's median lags on the validation long recording
+    (see the streaming guide)."""
+    return START_LAG_BASE_S + START_LAG_PER_SMOOTHING * smoothing
 
 
 # -- incremental MFCC -----------------------------------------------------------------------------
@@ -602,24 +620,25 @@ class Stream:
     ----------
     model : spikelearn.Model
         A keyword spotter (the zoo ``ds_cnn_kws``, also after learning new words).
-    smoothing : float, default 0.3
+    smoothing : float, default :data:`SMOOTHING_S`
         Seconds of posteriors averaged (at least one hop).
-    threshold : float, default 0.8
+    threshold : float, default :data:`THRESHOLD`
         Smoothed posterior that triggers a detection, in ``(0, 1]``.
     refractory_s : float, default 1.0
         No detection of any class within this many seconds after one.
     ignore : sequence of str, default ("_silence_",)
         Classes never reported.
-    temperature : float, default 1.0
+    temperature : float, default :data:`TEMPERATURE`
         Softmax temperature on the integer class scores (larger: flatter posteriors).
     words : sequence of str, optional
         Class names; default ``model.class_names``, else ``"class_<k>"``.
     num_classes : int, optional
         Default ``model.num_classes``, else ``len(words)``, else one class per output
         neuron.
-    start_lag_s : float, default 0.45
-        The keyword start is estimated as the detection time minus this lag (the median
-        lag of the zoo model on the synthetic long recordings).
+    start_lag_s : float, optional
+        The keyword start is estimated as the detection time minus this lag; default
+        :func:`start_lag` of ``smoothing`` (the zoo model's median lag on the validation long
+        recording).
     exact : bool, default False
         :class:`StreamingNetwork` mode: the default keeps the rows of earlier windows (the
         cheaper mode, as accurate on the synthetic long recordings, see the streaming
@@ -636,13 +655,16 @@ class Stream:
         On a sample rate other than 16000.
     """
 
-    def __init__(self, model, *, smoothing: float = 0.3, threshold: float = 0.8,
-                 refractory_s: float = 1.0, ignore=("_silence_",), temperature: float = 1.0,
-                 words=None, num_classes: int | None = None, start_lag_s: float = 0.45,
+    def __init__(self, model, *, smoothing: float = SMOOTHING_S, threshold: float = THRESHOLD,
+                 refractory_s: float = 1.0, ignore=("_silence_",),
+                 temperature: float = TEMPERATURE,
+                 words=None, num_classes: int | None = None, start_lag_s: float | None = None,
                  exact: bool = False, sample_rate: int = SAMPLE_RATE):
         check_samples(np.zeros(0, np.float32), sample_rate=sample_rate)
         if not 0 < threshold <= 1:
             raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
+        if start_lag_s is None and smoothing >= 0:
+            start_lag_s = start_lag(smoothing)
         for what, value in (("smoothing", smoothing), ("refractory_s", refractory_s),
                             ("start_lag_s", start_lag_s)):
             if not value >= 0:

@@ -17,12 +17,14 @@ from spikelearn.errors import DataError, MissingDependencyError
 from spikelearn.layers import Conv2D, FullyConnected, InputConv2D, SeparableConv2D
 from spikelearn.layers.reference import activate
 from spikelearn.streaming import (
+    SMOOTHING_S,
     Detection,
     FrameExtractor,
     Stream,
     StreamingNetwork,
     listen_file,
     listen_microphone,
+    start_lag,
 )
 
 CLASSES, NEURONS = 3, 2
@@ -189,6 +191,15 @@ def test_smoothing_threshold_and_refractory():
     assert detections[0].score == pytest.approx(0.9)
     assert detections[1].detected_s == pytest.approx(first + 0.1)  # 5 hops later
     assert detections[0].to_dict()["class_index"] == 0
+
+
+def test_start_lag_follows_smoothing_unless_given():
+    assert _stream().start_lag_s == pytest.approx(start_lag(SMOOTHING_S))
+    assert _stream(smoothing=0.7).start_lag_s == pytest.approx(start_lag(0.7))
+    assert start_lag(0.7) > start_lag(0.3) > 0  # longer smoothing, later detections
+    assert _stream(smoothing=0.7, start_lag_s=0.1).start_lag_s == 0.1
+    with pytest.raises(ValueError, match="start_lag_s"):
+        _stream(start_lag_s=-0.1)
 
 
 def test_detection_state_carries_over_pushes():

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from spikelearn.cli._common import Report, load_model, user_errors
+from spikelearn.streaming import SMOOTHING_S, THRESHOLD
 
 
 @user_errors
@@ -17,9 +18,10 @@ def listen_command(
                                             "(omit with --microphone)."),
     model: str = typer.Option(None, "--model", "-m",
                               help="spikelearn model file (default: the zoo ds_cnn_kws)."),
-    threshold: float = typer.Option(0.8, min=0.0, max=1.0,
+    threshold: float = typer.Option(THRESHOLD, min=0.0, max=1.0,
                                     help="Smoothed posterior that triggers a detection."),
-    smoothing: float = typer.Option(0.3, min=0.0, help="Seconds of posteriors averaged."),
+    smoothing: float = typer.Option(SMOOTHING_S, min=0.0,
+                                    help="Seconds of posteriors averaged."),
     refractory: float = typer.Option(1.0, min=0.0, help="Seconds of silence after a detection."),
     microphone: bool = typer.Option(False, "--microphone",
                                     help="Listen to the default input device (needs the "

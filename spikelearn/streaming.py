@@ -620,15 +620,15 @@ class Stream:
     ----------
     model : spikelearn.Model
         A keyword spotter (the zoo ``ds_cnn_kws``, also after learning new words).
-    smoothing : float, default :data:`SMOOTHING_S`
+    smoothing : float, default 0.5 (``SMOOTHING_S``)
         Seconds of posteriors averaged (at least one hop).
-    threshold : float, default :data:`THRESHOLD`
+    threshold : float, default 0.8 (``THRESHOLD``)
         Smoothed posterior that triggers a detection, in ``(0, 1]``.
     refractory_s : float, default 1.0
         No detection of any class within this many seconds after one.
     ignore : sequence of str, default ("_silence_",)
         Classes never reported.
-    temperature : float, default :data:`TEMPERATURE`
+    temperature : float, default 0.75 (``TEMPERATURE``)
         Softmax temperature on the integer class scores (larger: flatter posteriors).
     words : sequence of str, optional
         Class names; default ``model.class_names``, else ``"class_<k>"``.

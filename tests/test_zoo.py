@@ -231,6 +231,76 @@ def test_recipe_qat_reruns_from_the_float_model(tmp_path):
                for a, b in zip(shipped.get_weights(), other.get_weights(), strict=True))
 
 
+def test_keras_stage_averages_several_qat_runs(tmp_path):
+    """qat_runs=2: QAT seeded seed+1 and seed+2 from one float model, weights averaged, batch
+    normalization re-estimated; the history keeps each run's."""
+    pytest.importorskip("tensorflow")
+    import keras
+    from rich.progress import Progress
+
+    from spikelearn.zoo.training import (
+        FEATURE_ARRAYS,
+        RecipeConfig,
+        average_weights,
+        keras_accuracy,
+        reestimate_batch_norm,
+        save_features,
+        seed_everything,
+        train,
+        train_float,
+        train_quantized,
+    )
+
+    rng = np.random.default_rng(2)
+    arrays = {name: rng.integers(0, 256, (30, 49, 10, 1), dtype=np.uint8)
+              if name.startswith("x") else rng.integers(0, 33, 30) for name in FEATURE_ARRAYS}
+    config = RecipeConfig(num_speakers=6, repetitions=1, float_epochs=1, qat_epochs=1,
+                          batch_size=10, seed=3, qat_runs=2)
+    save_features(tmp_path / "ds_cnn_kws_features.npz", arrays, config)
+    figures = train(tmp_path, config, progress=False, stage="keras")
+    soup = keras.models.load_model(tmp_path / "ds_cnn_kws.h5", compile=False)
+
+    seed_everything(config.seed)
+    with Progress(disable=True) as bar:
+        float_model, _ = train_float(config, arrays, bar)
+        members = []
+        for shift in (1, 2):
+            seed_everything(config.seed + shift)
+            members.append(train_quantized(float_model, config, arrays, bar)[0])
+    first, second = (member.get_weights() for member in members)
+    assert any(not np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    expected = average_weights(members)
+    reestimate_batch_norm(expected, arrays["x_fit"], batch_size=config.batch_size)
+    for a, b in zip(soup.get_weights(), expected.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    history = figures["history"]["qat"]
+    assert [len(run["val_accuracy"]) for run in history["runs"]] == [1, 1]
+    assert history["final_val_accuracy"] == round(
+        keras_accuracy(soup, arrays["x_val"], arrays["y_val"]), 4)
+
+
+def test_average_weights_is_the_elementwise_mean():
+    pytest.importorskip("tensorflow")
+    import keras
+
+    from spikelearn.zoo.training import average_weights
+
+    def dense(value, units=3):
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(units)])
+        model.set_weights([np.full((2, units), value, np.float32),
+                           np.full(units, -value, np.float32)])
+        return model
+
+    models = [dense(1.0), dense(2.0), dense(6.0)]
+    assert average_weights(models) is models[0]
+    kernel, bias = models[0].get_weights()
+    np.testing.assert_array_equal(kernel, np.full((2, 3), 3.0, np.float32))
+    np.testing.assert_array_equal(bias, np.full(3, -3.0, np.float32))
+    np.testing.assert_array_equal(models[1].get_weights()[0], np.full((2, 3), 2.0))  # untouched
+    with pytest.raises(ValueError, match="shapes"):
+        average_weights([dense(1.0), dense(1.0, units=4)])
+
+
 def test_distillation_loss_matches_a_hand_computation():
     pytest.importorskip("tensorflow")
     from keras import ops
@@ -365,7 +435,8 @@ def test_batch_norm_reestimation_averages_the_batch_statistics():
 
 @pytest.mark.parametrize("field, value", [
     ("distillation_weight", 1.5), ("distillation_temperature", 0.0),
-    ("qat_frozen_bn_epochs", -1), ("qat_weight_average", 1.0), ("qat_weight_average", -0.1)])
+    ("qat_frozen_bn_epochs", -1), ("qat_weight_average", 1.0), ("qat_weight_average", -0.1),
+    ("qat_runs", 0), ("qat_runs", 1.5), ("qat_runs", True)])
 def test_recipe_config_refuses_bad_qat_settings(field, value):
     from spikelearn.zoo.training import RecipeConfig
 

@@ -118,6 +118,10 @@ def zoo_train_command(
         None, "--bn-reestimation/--no-bn-reestimation",
         help="Re-estimate the batch normalization statistics after QAT with the final "
              f"weights (default {'on' if DEFAULTS.qat_bn_reestimation else 'off'})."),
+    qat_runs: int = typer.Option(
+        None, min=1, help="Quantization-aware runs from the float model (seeds seed+1, "
+                          "seed+2, ...) whose weights are averaged "
+                          f"(default {DEFAULTS.qat_runs})."),
     seed: int = typer.Option(
         None, help=f"Seed of the corpus and the training (default {DEFAULTS.seed})."),
     augmented_copies: int = typer.Option(
@@ -160,7 +164,7 @@ def zoo_train_command(
                 "distillation_weight": distillation_weight,
                 "qat_frozen_bn_epochs": frozen_bn_epochs,
                 "qat_weight_average": weight_average,
-                "qat_bn_reestimation": bn_reestimation,
+                "qat_bn_reestimation": bn_reestimation, "qat_runs": qat_runs,
                 "augmented_copies": augmented_copies}
     given = {key: value for key, value in settings.items() if value is not None}
     # The engine stage reads the recorded recipe unless settings are given.

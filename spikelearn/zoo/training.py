@@ -64,6 +64,11 @@ class RecipeConfig:
     #: After QAT, re-estimate the batch normalization statistics over one pass of the
     #: training samples with the final weights (instead of the moving ones of training).
     qat_bn_reestimation: bool = True
+    #: Quantization-aware runs from the float model, seeded ``seed + 1``, ``seed + 2``, ...;
+    #: with more than one, their weights are averaged element-wise (a "model soup" of
+    #: fine-tunings of one float model) and the batch normalization statistics
+    #: re-estimated for the average.
+    qat_runs: int = 1
     neurons_per_class: int = 15
     #: With the readout below, chosen on validation speakers (``benchmarks/readout_grid.py``:
     #: the best new-word accuracy of the same speaker with an old-class drop under 0.25 point).
@@ -89,6 +94,9 @@ class RecipeConfig:
         if not 0.0 <= self.qat_weight_average < 1.0:
             raise ValueError(f"qat_weight_average must be in [0, 1), "
                              f"got {self.qat_weight_average}")
+        if isinstance(self.qat_runs, bool) or not isinstance(self.qat_runs, int) \
+                or self.qat_runs < 1:
+            raise ValueError(f"qat_runs must be an integer >= 1, got {self.qat_runs!r}")
         if self.qat_weight_average and self.qat_frozen_bn_epochs:
             # Keras pairs the averages with the weights by position in the trainable
             # list, which freezing batch normalization changes.
@@ -223,6 +231,23 @@ def reestimate_batch_norm(model, x: np.ndarray, *, batch_size: int, progress=Non
     finally:
         for layer, momentum in zip(layers, momenta, strict=True):
             layer.momentum = momentum
+
+
+def average_weights(models: list):
+    """Set every weight of ``models[0]`` to the element-wise mean (float32) of that weight
+    over ``models`` (same architecture: fine-tunings of one model) and return it; the others
+    are not changed. Batch normalization statistics are averaged too: re-estimate them
+    (:func:`reestimate_batch_norm`) for the averaged weights."""
+    first = models[0]
+    if any(len(model.weights) != len(first.weights) for model in models):
+        raise ValueError("average_weights: the models have different numbers of weights")
+    for variables in zip(*(model.weights for model in models), strict=True):
+        values = [np.asarray(variable.numpy()) for variable in variables]
+        if any(value.shape != values[0].shape for value in values):
+            raise ValueError(f"average_weights: {variables[0].path} has shapes "
+                             f"{[value.shape for value in values]}")
+        variables[0].assign(np.sum(values, axis=0, dtype=np.float32) / np.float32(len(values)))
+    return first
 
 
 def _set_batch_norm_trainable(model, trainable: bool) -> None:
@@ -474,9 +499,19 @@ def _keras_stage(out: Path, config: RecipeConfig, arrays: dict, progress: bool) 
         float_test = keras_accuracy(float_model, arrays["x_test"], arrays["y_test"])
         # QAT draws from its own seed, so it can be rerun from a saved float model (as
         # benchmarks/qat_ablation.py does) and give the same weights.
-        seed_everything(config.seed + 1)
         t0 = time.perf_counter()
-        quantized, qat_history = train_quantized(float_model, config, arrays, bar)
+        runs = []
+        for run in range(config.qat_runs):
+            seed_everything(config.seed + 1 + run)
+            runs.append(train_quantized(float_model, config, arrays, bar))
+        quantized, qat_history = runs[0]
+        if len(runs) > 1:
+            quantized = average_weights([model for model, _ in runs])
+            reestimate_batch_norm(quantized, arrays["x_fit"], batch_size=config.batch_size,
+                                  progress=bar)
+            qat_history = {"runs": [history for _, history in runs], "final_val_accuracy":
+                           round(keras_accuracy(quantized, arrays["x_val"], arrays["y_val"]),
+                                 4)}
         timings["qat_s"] = time.perf_counter() - t0
     quantized_test = keras_accuracy(quantized, arrays["x_test"], arrays["y_test"])
     quantized.save(out / "ds_cnn_kws.h5", include_optimizer=False)

@@ -192,39 +192,47 @@ def test_train_quantized_takes_the_bits_and_learning_rate_and_keeps_the_float_mo
     assert 0.0 <= keras_accuracy(quantized, arrays["x_val"], arrays["y_val"]) <= 1.0
 
 
-def test_recipe_qat_reruns_from_the_float_model(tmp_path):
-    """The keras stage seeds QAT on its own, so QAT from the same float model (what
-    benchmarks/qat_ablation.py does) gives the shipped quantized weights again."""
-    pytest.importorskip("tensorflow")
+def _tiny_keras_stage(tmp_path, data_seed, **fields):
+    """The recipe's keras stage on 30 random clips; returns the arrays, the config, the
+    figures and the written quantized model."""
     import keras
-    from rich.progress import Progress
 
-    from spikelearn.zoo.training import (
-        FEATURE_ARRAYS,
-        RecipeConfig,
-        save_features,
-        seed_everything,
-        train,
-        train_float,
-        train_quantized,
-    )
+    from spikelearn.zoo.training import FEATURE_ARRAYS, RecipeConfig, save_features, train
 
-    rng = np.random.default_rng(1)
+    rng = np.random.default_rng(data_seed)
     arrays = {name: rng.integers(0, 256, (30, 49, 10, 1), dtype=np.uint8)
               if name.startswith("x") else rng.integers(0, 33, 30) for name in FEATURE_ARRAYS}
     config = RecipeConfig(num_speakers=6, repetitions=1, float_epochs=1, qat_epochs=1,
-                          batch_size=10, seed=3)
+                          batch_size=10, seed=3, **fields)
     save_features(tmp_path / "ds_cnn_kws_features.npz", arrays, config)
-    train(tmp_path, config, progress=False, stage="keras")
-    shipped = keras.models.load_model(tmp_path / "ds_cnn_kws.h5", compile=False)
+    figures = train(tmp_path, config, progress=False, stage="keras")
+    return arrays, config, figures, keras.models.load_model(tmp_path / "ds_cnn_kws.h5",
+                                                            compile=False)
+
+
+def _qat_from_one_float_model(config, arrays, seed_shifts):
+    """The recipe's float model (seed ``config.seed``), then one QAT run per shift (seeded
+    ``config.seed + shift``) from it."""
+    from rich.progress import Progress
+
+    from spikelearn.zoo.training import seed_everything, train_float, train_quantized
 
     seed_everything(config.seed)
     with Progress(disable=True) as bar:
         float_model, _ = train_float(config, arrays, bar)
-        seed_everything(config.seed + 7)  # another QAT seed: other weights
-        other, _ = train_quantized(float_model, config, arrays, bar)
-        seed_everything(config.seed + 1)
-        again, _ = train_quantized(float_model, config, arrays, bar)
+        runs = []
+        for shift in seed_shifts:
+            seed_everything(config.seed + shift)
+            runs.append(train_quantized(float_model, config, arrays, bar)[0])
+    return runs
+
+
+def test_recipe_qat_reruns_from_the_float_model(tmp_path):
+    """The keras stage seeds QAT on its own, so QAT from the same float model (what
+    benchmarks/qat_ablation.py does) gives the shipped quantized weights again."""
+    pytest.importorskip("tensorflow")
+    arrays, config, _, shipped = _tiny_keras_stage(tmp_path, 1)
+    other, again = _qat_from_one_float_model(config, arrays, (7, 1))  # 7: other weights
     for first, second in zip(shipped.get_weights(), again.get_weights(), strict=True):
         np.testing.assert_array_equal(first, second)
     assert any(not np.array_equal(a, b)
@@ -235,38 +243,10 @@ def test_keras_stage_averages_several_qat_runs(tmp_path):
     """qat_runs=2: QAT seeded seed+1 and seed+2 from one float model, weights averaged, batch
     normalization re-estimated; the history keeps each run's."""
     pytest.importorskip("tensorflow")
-    import keras
-    from rich.progress import Progress
+    from spikelearn.zoo.training import average_weights, keras_accuracy, reestimate_batch_norm
 
-    from spikelearn.zoo.training import (
-        FEATURE_ARRAYS,
-        RecipeConfig,
-        average_weights,
-        keras_accuracy,
-        reestimate_batch_norm,
-        save_features,
-        seed_everything,
-        train,
-        train_float,
-        train_quantized,
-    )
-
-    rng = np.random.default_rng(2)
-    arrays = {name: rng.integers(0, 256, (30, 49, 10, 1), dtype=np.uint8)
-              if name.startswith("x") else rng.integers(0, 33, 30) for name in FEATURE_ARRAYS}
-    config = RecipeConfig(num_speakers=6, repetitions=1, float_epochs=1, qat_epochs=1,
-                          batch_size=10, seed=3, qat_runs=2)
-    save_features(tmp_path / "ds_cnn_kws_features.npz", arrays, config)
-    figures = train(tmp_path, config, progress=False, stage="keras")
-    soup = keras.models.load_model(tmp_path / "ds_cnn_kws.h5", compile=False)
-
-    seed_everything(config.seed)
-    with Progress(disable=True) as bar:
-        float_model, _ = train_float(config, arrays, bar)
-        members = []
-        for shift in (1, 2):
-            seed_everything(config.seed + shift)
-            members.append(train_quantized(float_model, config, arrays, bar)[0])
+    arrays, config, figures, soup = _tiny_keras_stage(tmp_path, 2, qat_runs=2)
+    members = _qat_from_one_float_model(config, arrays, (1, 2))
     first, second = (member.get_weights() for member in members)
     assert any(not np.array_equal(a, b) for a, b in zip(first, second, strict=True))
     expected = average_weights(members)

@@ -44,8 +44,15 @@ DEFAULT_VARIANTS = ("data=fit", "epochs=2", "num_weights=22", "num_weights=28",
 
 
 def parse_variant(text: str) -> dict:
-    """``"data=fit,epochs=2"`` -> ``{"data": "fit", "epochs": 2}``."""
-    return dict(_parse_option(part) for part in text.split(",") if part)
+    """``"data=fit,epochs=2"`` -> ``{"data": "fit", "epochs": 2}``; exits on a bad
+    ``data`` or ``epochs`` before any work."""
+    variant = dict(_parse_option(part) for part in text.split(",") if part)
+    if variant.get("data", "train") not in ("train", "fit"):
+        raise SystemExit(f"data must be 'train' or 'fit', got {variant['data']!r}")
+    epochs = variant.get("epochs", 1)
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise SystemExit(f"epochs must be an integer >= 1, got {epochs!r}")
+    return variant
 
 
 def validation_accuracy(spikes: dict, labels: dict, rule_options: dict, neurons_per_class: int,
@@ -88,9 +95,7 @@ def main() -> None:
     rows = []
     for variant in [{}, *variants]:
         options = {**base, **{k: v for k, v in variant.items() if k not in ("data", "epochs")}}
-        data, epochs = variant.get("data", "train"), int(variant.get("epochs", 1))
-        if data not in ("train", "fit"):
-            raise SystemExit(f"data must be 'train' or 'fit', got {data!r}")
+        data, epochs = variant.get("data", "train"), variant.get("epochs", 1)
         accuracies = [validation_accuracy(spikes, labels, {**options, "seed": seed},
                                           recipe["neurons_per_class"], data, epochs)
                       for seed in track(args.seeds, description=f"variant {variant or 'recipe'}")]

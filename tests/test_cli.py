@@ -393,6 +393,7 @@ def test_zoo_train_passes_the_recipe_settings(monkeypatch, tmp_path):
     # a learning rate must be positive (usage error, nothing runs)
     count = len(calls)
     assert invoke("zoo", "train", "ds_cnn_kws", "--qat-learning-rate", "0").exit_code == 2
+    assert invoke("zoo", "train", "ds_cnn_kws", "--qat-runs", "0").exit_code == 2
     assert invoke("zoo", "train", "ds_cnn_kws", "--distillation-weight", "1.5").exit_code == 2
     assert invoke("zoo", "train", "ds_cnn_kws", "--weight-average", "1").exit_code == 2
     # settings that cannot go together are refused before any work, naming both

@@ -279,6 +279,9 @@ def test_average_weights_is_the_elementwise_mean():
     np.testing.assert_array_equal(models[1].get_weights()[0], np.full((2, 3), 2.0))  # untouched
     with pytest.raises(ValueError, match="shapes"):
         average_weights([dense(1.0), dense(1.0, units=4)])
+    unbiased = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3, use_bias=False)])
+    with pytest.raises(ValueError, match="different numbers of weights"):
+        average_weights([dense(1.0), unbiased])
 
 
 def test_distillation_loss_matches_a_hand_computation():

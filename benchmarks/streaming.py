@@ -5,7 +5,8 @@ the test-split speakers of the zoo recipe's synthetic corpus (``--split validati
 validation speakers), streams it through
 :class:`spikelearn.streaming.Stream` on one numba thread in 0.5 s chunks, and reports the
 detection rate (hit within +-0.5 s of the keyword start), false alarms per hour, latency
-(detection time minus keyword end), the real-time factor (compute time / audio time) and
+(detection time minus keyword end), what the posteriors did over the missed keywords,
+the real-time factor (compute time / audio time) and
 the per-hop cost of streaming against re-running the full 1 s window every 20 ms: dense
 multiply-accumulates, synaptic operations (event-driven; the streaming figure scales each
 layer's full-window count by the fraction of rows a hop recomputes) and wall time, both of
@@ -18,7 +19,7 @@ Run::
 
     python benchmarks/streaming.py [--duration 600] [--seed 1] [--model PATH] [--exact]
                                    [--split {test,validation}] [--threshold T]
-                                   [--smoothing S] [--temperature K]
+                                   [--smoothing S] [--temperature K] [--refractory R]
 
 Writes ``benchmarks/results/streaming.json`` and prints a rich table.
 """
@@ -37,8 +38,10 @@ from rich.table import Table
 
 from spikelearn import Model
 from spikelearn.datasets import make_corpus
+from spikelearn.datasets.audio import SAMPLE_RATE
+from spikelearn.datasets.features import FRAME_LENGTH
 from spikelearn.datasets.long_recordings import make_long_recording, score_detections
-from spikelearn.streaming import HOP_SECONDS, FrameExtractor, Stream
+from spikelearn.streaming import HOP_SAMPLES, HOP_SECONDS, FrameExtractor, Stream
 
 RESULTS = Path(__file__).parent / "results" / "streaming.json"
 #: Rounds of the wall-time comparison; the best of each kind is kept.
@@ -109,6 +112,27 @@ def wall_per_hop(stream, audio, windows, model, rounds=ROUNDS):
     return best
 
 
+def miss_breakdown(stream, recording, missed):
+    """What the smoothed posteriors did over each missed keyword (from its start to 1 s after
+    its end): ``misses_word_strongest`` counts those whose strongest reported class was their
+    word, below the threshold (the others were another word, below it too or detected
+    without a match); ``miss_peak_median`` is the median peak of the word's posterior."""
+    stream.reset()
+    outputs = stream.network.push(FrameExtractor().push(recording.audio))
+    first = stream.network.frames_seen - len(outputs)
+    smoothed = stream.smooth(stream.posteriors(stream.scores(outputs)))
+    times = ((first + np.arange(len(smoothed))) * HOP_SAMPLES + FRAME_LENGTH) / SAMPLE_RATE
+    reported = np.where(stream._reported, smoothed, -1.0)
+    strongest, peaks = 0, []
+    for k in missed:
+        during = (times >= recording.starts[k]) & (times <= recording.ends[k] + 1.0)
+        word = stream.words.index(recording.words[k])
+        peaks.append(smoothed[during, word].max())
+        strongest += int(reported[during].max(axis=0).argmax() == word)
+    return {"misses_word_strongest": strongest,
+            "miss_peak_median": float(np.median(peaks)) if peaks else float("nan")}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=600.0)
@@ -122,6 +146,8 @@ def main():
     parser.add_argument("--smoothing", type=float, default=None, help="Stream smoothing (s)")
     parser.add_argument("--temperature", type=float, default=None,
                         help="Stream softmax temperature")
+    parser.add_argument("--refractory", type=float, default=None, dest="refractory_s",
+                        help="Stream refractory period (s)")
     args = parser.parse_args()
     numba.set_num_threads(1)
     model, words = load_model(args.model)
@@ -129,7 +155,8 @@ def main():
     keywords = [w for w in words if w != "_silence_" and w in corpus.words]
     recording = make_long_recording(corpus, duration_s=args.duration, words=keywords,
                                     seed=args.seed, split=args.split)
-    options = {key: getattr(args, key) for key in ("threshold", "smoothing", "temperature")
+    options = {key: getattr(args, key) for key in ("threshold", "smoothing", "temperature",
+                                                         "refractory_s")
                if getattr(args, key) is not None}
     stream = Stream(model, words=words, exact=args.exact, **options)
     stream.push(recording.audio[:16000 * 2])  # compile the kernels
@@ -140,6 +167,7 @@ def main():
         detections += stream.push(recording.audio[i:i + chunk])
     seconds = time.perf_counter() - start
     scores = score_detections(detections, recording)
+    scores.update(miss_breakdown(stream, recording, scores.pop("missed_keywords")))
 
     from spikelearn.datasets import extract_features
 

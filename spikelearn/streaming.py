@@ -741,6 +741,26 @@ class Stream:
         first = self.network.frames_seen - len(outputs)  # frames before the first new window
         return self.detect(self.posteriors(self.scores(outputs)), first)
 
+    def smooth(self, posteriors: np.ndarray) -> np.ndarray:
+        """Moving average over ``smoothing`` seconds of a run of posteriors, continuing the
+        rows of earlier calls (the first rows of a stream average fewer hops).
+
+        Parameters
+        ----------
+        posteriors : numpy.ndarray, float, shape (m, num_classes)
+            One row per hop, in order.
+
+        Returns
+        -------
+        numpy.ndarray, float64, shape (m, num_classes)
+        """
+        rows = np.concatenate([self._recent, posteriors])
+        ends = np.arange(len(self._recent), len(rows)) + 1  # moving average of rows [start, end)
+        starts = np.maximum(0, ends - self.smoothing_hops)
+        totals = np.concatenate([np.zeros((1, rows.shape[1])), np.cumsum(rows, axis=0)])
+        self._recent = rows[len(rows) - self.smoothing_hops + 1:]
+        return (totals[ends] - totals[starts]) / (ends - starts)[:, None]
+
     def detect(self, posteriors: np.ndarray, first_frame: int) -> list[Detection]:
         """Smoothing, threshold and refractory period on a run of posteriors.
 
@@ -757,12 +777,7 @@ class Stream:
         -------
         list of Detection
         """
-        rows = np.concatenate([self._recent, posteriors])
-        ends = np.arange(len(self._recent), len(rows)) + 1  # moving average of rows [start, end)
-        starts = np.maximum(0, ends - self.smoothing_hops)
-        totals = np.concatenate([np.zeros((1, rows.shape[1])), np.cumsum(rows, axis=0)])
-        smoothed = (totals[ends] - totals[starts]) / (ends - starts)[:, None]
-        self._recent = rows[len(rows) - self.smoothing_hops + 1:]
+        smoothed = self.smooth(posteriors)
         candidates = np.where(self._reported, smoothed, -1.0)
         best = candidates.argmax(axis=1)
         scores = candidates[np.arange(len(best)), best]

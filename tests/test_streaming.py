@@ -193,6 +193,15 @@ def test_smoothing_threshold_and_refractory():
     assert detections[0].to_dict()["class_index"] == 0
 
 
+def test_smooth_is_a_moving_average_across_calls():
+    rows = np.random.default_rng(4).dirichlet(np.ones(3), 12)
+    stream = _stream(smoothing=0.08)  # 4 hops
+    smoothed = np.concatenate([stream.smooth(rows[:5]), stream.smooth(rows[5:])])
+    by_hand = [rows[max(0, i - 3):i + 1].mean(axis=0) for i in range(12)]
+    np.testing.assert_allclose(smoothed, by_hand)
+    assert smoothed.dtype == np.float64
+
+
 def test_start_lag_follows_smoothing_unless_given():
     assert _stream().start_lag_s == pytest.approx(start_lag(SMOOTHING_S))
     assert _stream(smoothing=0.7).start_lag_s == pytest.approx(start_lag(0.7))
@@ -331,6 +340,7 @@ def test_score_detections():
     ]
     result = score_detections(detections, recording)
     assert result["hits"] == 1 and result["misses"] == 2 and result["false_alarms"] == 5
+    assert result["missed_keywords"] == [1, 2]
     assert result["background_false_alarms"] == 1
     assert result["detection_rate"] == pytest.approx(1 / 3)
     assert result["false_alarms_per_hour"] == pytest.approx(5 / 0.01)

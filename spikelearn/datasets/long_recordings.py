@@ -170,7 +170,8 @@ def score_detections(detections, recording: LongRecording, *, tolerance_s: float
     Returns
     -------
     dict
-        ``keywords``, ``hits``, ``misses``, ``false_alarms``, ``detection_rate``,
+        ``keywords``, ``hits``, ``misses``, ``missed_keywords`` (their indices into
+        ``recording.words``), ``false_alarms``, ``detection_rate``,
         ``false_alarms_per_hour``, ``background_false_alarms``, ``latency_s`` (median over
         hits of detection time minus keyword end; NaN without hits), ``latency_max_s``,
         ``duration_s``.
@@ -198,6 +199,7 @@ def score_detections(detections, recording: LongRecording, *, tolerance_s: float
         "keywords": keywords,
         "hits": hits,
         "misses": keywords - hits,
+        "missed_keywords": [k for k in range(keywords) if k not in matched_k],
         "false_alarms": false_alarms,
         "detection_rate": hits / keywords if keywords else float("nan"),
         "false_alarms_per_hour": false_alarms / hours,

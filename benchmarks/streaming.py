@@ -155,9 +155,8 @@ def main():
     keywords = [w for w in words if w != "_silence_" and w in corpus.words]
     recording = make_long_recording(corpus, duration_s=args.duration, words=keywords,
                                     seed=args.seed, split=args.split)
-    options = {key: getattr(args, key) for key in ("threshold", "smoothing", "temperature",
-                                                         "refractory_s")
-               if getattr(args, key) is not None}
+    names = ("threshold", "smoothing", "temperature", "refractory_s")
+    options = {key: getattr(args, key) for key in names if getattr(args, key) is not None}
     stream = Stream(model, words=words, exact=args.exact, **options)
     stream.push(recording.audio[:16000 * 2])  # compile the kernels
     stream.reset()

@@ -122,7 +122,7 @@ def miss_breakdown(stream, recording, missed):
     first = stream.network.frames_seen - len(outputs)
     smoothed = stream.smooth(stream.posteriors(stream.scores(outputs)))
     times = ((first + np.arange(len(smoothed))) * HOP_SAMPLES + FRAME_LENGTH) / SAMPLE_RATE
-    reported = np.where(stream._reported, smoothed, -1.0)
+    reported = np.where(stream.reported, smoothed, -1.0)
     strongest, peaks = 0, []
     for k in missed:
         during = (times >= recording.starts[k]) & (times <= recording.ends[k] + 1.0)

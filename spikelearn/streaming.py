@@ -697,6 +697,11 @@ class Stream:
         self._frames = FrameExtractor()
         self.reset()
 
+    @property
+    def reported(self) -> np.ndarray:
+        """bool, shape (num_classes,): the classes a detection may name (not in ``ignore``)."""
+        return self._reported.copy()
+
     def reset(self) -> None:
         """Forget the audio, the posteriors and the refractory state."""
         self._frames.reset()
@@ -753,7 +758,16 @@ class Stream:
         Returns
         -------
         numpy.ndarray, float64, shape (m, num_classes)
+
+        Raises
+        ------
+        ValueError
+            If ``posteriors`` is not a 2-D array of ``num_classes`` columns.
         """
+        posteriors = np.asarray(posteriors, dtype=np.float64)
+        if posteriors.ndim != 2 or posteriors.shape[1] != self.num_classes:
+            raise ValueError(f"posteriors must have shape (m, {self.num_classes}), got "
+                             f"{posteriors.shape}")
         rows = np.concatenate([self._recent, posteriors])
         ends = np.arange(len(self._recent), len(rows)) + 1  # moving average of rows [start, end)
         starts = np.maximum(0, ends - self.smoothing_hops)

@@ -200,6 +200,15 @@ def test_smooth_is_a_moving_average_across_calls():
     by_hand = [rows[max(0, i - 3):i + 1].mean(axis=0) for i in range(12)]
     np.testing.assert_allclose(smoothed, by_hand)
     assert smoothed.dtype == np.float64
+    with pytest.raises(ValueError, match=r"shape \(m, 3\)"):
+        stream.smooth(rows[:, :2])
+    with pytest.raises(ValueError, match=r"shape \(m, 3\)"):
+        stream.smooth(rows[0])
+
+
+def test_reported_classes_leave_out_ignored_ones():
+    assert _stream().reported.tolist() == [True, True, False]
+    assert _stream(ignore=()).reported.tolist() == [True, True, True]
 
 
 def test_start_lag_follows_smoothing_unless_given():
@@ -250,8 +259,10 @@ def test_bad_samples(samples, match):
 def test_bad_options():
     with pytest.raises(DataError, match="16000"):
         _stream(sample_rate=8000)
-    with pytest.raises(ValueError, match="threshold"):
-        _stream(threshold=0.0)
+    for option, value in (("threshold", 0.0), ("refractory_s", -1.0), ("smoothing", -0.1),
+                          ("temperature", 0.0)):
+        with pytest.raises(ValueError, match=option):
+            _stream(**{option: value})
     with pytest.raises(ValueError, match="divide"):
         Stream(_random_model(), words=["a", "b", "c", "d"])
 

@@ -20,6 +20,10 @@ from spikelearn.quantization import (  # noqa: E402
     quantize_activation,
     quantize_weights,
 )
+from spikelearn.quantization.equalization import (  # noqa: E402
+    equalization_scales,
+    equalize_separable,
+)
 from spikelearn.quantization.quantize import calibrate_step, quantize  # noqa: E402
 from spikelearn.quantization.quantizers import weight_levels_and_scale  # noqa: E402
 
@@ -264,3 +268,63 @@ def test_quantize_errors():
         quantize(keras.Model(inputs, L.Conv2D(2, 3)(inputs)), weight_bits=3)
     with pytest.raises(ValueError, match="last_activation_bits"):
         quantize(keras.Model(inputs, L.Conv2D(2, 3)(inputs)), last_activation_bits=8)
+
+
+def test_equalization_scales_balance_the_two_ranges():
+    depthwise = np.zeros((3, 3, 3, 1), np.float32)
+    depthwise[1, 1, :, 0] = [4.0, -1.0, 0.0]  # channel ranges 4, 1, 0
+    pointwise = np.zeros((1, 1, 3, 2), np.float32)
+    pointwise[0, 0] = [[1.0, 0.5], [-4.0, 2.0], [3.0, 0.0]]  # row ranges 1, 4, 3
+    np.testing.assert_allclose(equalization_scales(depthwise, pointwise), [2.0, 0.5, 1.0])
+    d, p = equalize_separable(depthwise, pointwise)
+    assert d.dtype == p.dtype == np.float32
+    np.testing.assert_allclose(np.abs(d).max(axis=(0, 1, 3))[:2], [2.0, 2.0])
+    np.testing.assert_allclose(np.abs(p).max(axis=(0, 1, 3)), [2.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"\(kh, kw, channels, 1\)"):
+        equalization_scales(np.ones((3, 3, 3, 2)), pointwise)
+    with pytest.raises(ValueError, match="1, 1, 3, filters"):
+        equalization_scales(depthwise, np.ones((1, 1, 4, 2)))
+
+
+def _skewed_separable_model():
+    """A separable convolution whose depthwise channels differ 20x in range."""
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((6, 6, 4))
+    x = L.SeparableConv2D(5, 3, padding="same", name="sep")(inputs)
+    model = keras.Model(inputs, x, name="skewed")
+    depthwise, pointwise, bias = model.get_layer("sep").get_weights()
+    depthwise *= np.array([1.0, 0.05, 0.05, 0.05], np.float32)[None, None, :, None]
+    pointwise *= np.array([0.3, 1.0, 1.0, 1.0], np.float32)[None, None, :, None]
+    model.get_layer("sep").set_weights([depthwise, pointwise, bias])
+    return model
+
+
+def test_equalize_keeps_the_float_function_and_cuts_the_quantization_error():
+    model = _skewed_separable_model()
+    x = np.random.default_rng(0).uniform(0, 4, (32, 6, 6, 4)).astype(np.float32)
+    depthwise, pointwise, bias = model.get_layer("sep").get_weights()
+    reference = model.predict(x, verbose=0)
+    equalized = keras.models.clone_model(model)
+    equalized.get_layer("sep").set_weights([*equalize_separable(depthwise, pointwise), bias])
+    np.testing.assert_allclose(equalized.predict(x, verbose=0), reference, rtol=1e-4,
+                               atol=1e-5)
+
+    plain = quantize(model, 4, 4, 4, 4)
+    balanced = quantize(model, 4, 4, 4, 4, equalize=True)
+    np.testing.assert_array_equal(model.get_layer("sep").get_weights()[0], depthwise)
+    kernel = balanced.get_layer("sep").depthwise_kernel.numpy()
+    np.testing.assert_allclose(kernel, equalize_separable(depthwise, pointwise)[0])
+    # per tensor, 4 bits: the three small channels round to 0 unless equalized
+    levels = [weight_levels_and_scale(q.get_layer("sep").depthwise_kernel.numpy(), 4)[0]
+              for q in (plain, balanced)]
+    assert np.count_nonzero(np.asarray(levels[0])[..., 1:, :]) == 0
+    assert np.count_nonzero(np.asarray(levels[1])[..., 1:, :]) > 0
+    errors = [np.abs(q.predict(x, verbose=0) - reference).mean() for q in (plain, balanced)]
+    assert errors[1] < 0.5 * errors[0]
+
+
+def test_equalize_refuses_a_depth_multiplier():
+    inputs = keras.Input((6, 6, 2))
+    x = L.SeparableConv2D(4, 3, depth_multiplier=2, name="sep2")(inputs)
+    with pytest.raises(ConversionError, match="'sep2'.*depth_multiplier 1, got 2"):
+        quantize(keras.Model(inputs, x), equalize=True)

@@ -485,3 +485,26 @@ def test_train_quantized_distils_from_the_float_model():
     assert any(not np.array_equal(a, b) for a, b in zip(weights[0], weights[1], strict=True))
     for a, b in zip(weights[1], weights[2], strict=True):
         np.testing.assert_array_equal(a, b)  # seeded
+
+
+def test_train_quantized_equalizes_the_separable_convolutions_when_asked():
+    """qat_equalization: QAT starts from equalized separable kernels (the float function
+    unchanged), so the quantized model differs; the float model is not touched."""
+    pytest.importorskip("tensorflow")
+    from dataclasses import replace
+
+    from spikelearn.quantization.equalization import equalize_separable
+    from spikelearn.zoo.training import RecipeConfig
+
+    config = RecipeConfig(float_epochs=1, qat_epochs=1, batch_size=20,
+                          qat_weight_average=0.0, qat_bn_reestimation=False)
+    zero_qat = replace(config, qat_learning_rate=1e-12)
+    _, runs = _qat_runs(zero_qat, replace(zero_qat, qat_equalization=True))
+    (plain, _), (equalized, _) = runs
+    name = "separable_1"
+    depthwise, pointwise = (plain.get_layer(name).get_weights()[i] for i in (0, 1))
+    expected = equalize_separable(depthwise, pointwise)
+    got = equalized.get_layer(name).get_weights()
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(got[1], expected[1], rtol=1e-5, atol=1e-7)
+    assert not np.allclose(got[0], depthwise)

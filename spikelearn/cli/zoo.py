@@ -122,6 +122,11 @@ def zoo_train_command(
         None, min=1, help="Quantization-aware runs from the float model (seeds seed+1, "
                           "seed+2, ...) whose weights are averaged "
                           f"(default {DEFAULTS.qat_runs})."),
+    equalize: bool = typer.Option(
+        None, "--equalize/--no-equalize",
+        help="Equalize the separable convolutions' depthwise channels against their "
+             "pointwise rows before quantizing (default "
+             f"{'on' if DEFAULTS.qat_equalization else 'off'})."),
     seed: int = typer.Option(
         None, help=f"Seed of the corpus and the training (default {DEFAULTS.seed})."),
     augmented_copies: int = typer.Option(
@@ -165,6 +170,7 @@ def zoo_train_command(
                 "qat_frozen_bn_epochs": frozen_bn_epochs,
                 "qat_weight_average": weight_average,
                 "qat_bn_reestimation": bn_reestimation, "qat_runs": qat_runs,
+                "qat_equalization": equalize,
                 "augmented_copies": augmented_copies}
     given = {key: value for key, value in settings.items() if value is not None}
     # The engine stage reads the recorded recipe unless settings are given.

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from spikelearn.errors import ConversionError
+from spikelearn.quantization.equalization import equalize_separable
 from spikelearn.quantization.layers import QUANTIZED_WEIGHT_LAYERS, QuantizedActivation
 from spikelearn.quantization.quantizers import WeightQuantizer, max_activation_level
 
@@ -213,6 +214,7 @@ def quantize(
     *,
     calibration_data: np.ndarray | None = None,
     trainable_step: bool = True,
+    equalize: bool = False,
 ):
     """Quantized twin of a float Keras model, with its weights, ready for ``model.fit``.
 
@@ -243,6 +245,11 @@ def quantize(
         float activations (otherwise ``step = 6 / (2**bits - 1)``, or the ReLU cap).
     trainable_step : bool
         Learn the activation steps during quantization-aware training.
+    equalize : bool
+        Give every SeparableConv2D equalized kernels before quantizing them
+        (:func:`~spikelearn.quantization.equalization.equalize_separable`: the same float
+        function, depthwise channel ranges balanced against the pointwise rows, since the
+        depthwise kernel is quantized per tensor). The float model is not changed.
 
     Returns
     -------
@@ -253,8 +260,8 @@ def quantize(
     ------
     ConversionError
         On an unsupported layer or activation, a model that is not a chain, an already
-        quantized layer, a Rescaling after a weight layer, or BatchNormalization after an
-        activation.
+        quantized layer, a Rescaling after a weight layer, BatchNormalization after an
+        activation, or ``equalize`` with a separable depth multiplier other than 1.
     """
     for what, bits, allowed in (
         ("input_weight_bits", input_weight_bits, (2, 4, 8)),
@@ -291,7 +298,14 @@ def quantize(
             quantized = _quantized_twin(layer, bits, per_channel=not last, quantize_bias=last,
                                         input_scale=pending_scale)
             x = quantized(x)
-            assignments.append((quantized, layer.get_weights()))
+            weights = layer.get_weights()
+            if equalize and type(layer).__name__ == "SeparableConv2D":
+                if layer.depth_multiplier != 1:
+                    raise ConversionError(
+                        f"layer {layer.name!r}: equalize needs depth_multiplier 1, got "
+                        f"{layer.depth_multiplier}")
+                weights[:2] = equalize_separable(weights[0], weights[1])
+            assignments.append((quantized, weights))
             pending_scale, after_activation = 1.0, False
         elif kind == "relu":
             bits = last_activation_bits if index == last_activation else activation_bits

@@ -69,6 +69,10 @@ class RecipeConfig:
     #: fine-tunings of one float model) and the batch normalization statistics
     #: re-estimated for the average.
     qat_runs: int = 1
+    #: Equalize each separable convolution's depthwise channels against its pointwise rows
+    #: before quantizing (:func:`spikelearn.quantization.equalization.equalize_separable`:
+    #: the same float function; the depthwise kernel is quantized per tensor).
+    qat_equalization: bool = False
     neurons_per_class: int = 15
     #: With the readout below, chosen on validation speakers (``benchmarks/readout_grid.py``:
     #: the best new-word accuracy of the same speaker with an old-class drop under 0.25 point).
@@ -433,7 +437,8 @@ def train_quantized(float_model, config: RecipeConfig, arrays: dict, progress, *
     """Quantize the float model and run quantization-aware training.
 
     :func:`~spikelearn.quantization.quantize` calibrates the activation steps on the first
-    2,000 training clips; QAT runs ``qat_epochs`` from ``qat_learning_rate``, distilled
+    2,000 training clips (after equalizing the separable convolutions when
+    ``qat_equalization``); QAT runs ``qat_epochs`` from ``qat_learning_rate``, distilled
     from ``float_model`` when ``distillation_weight > 0``, with the batch normalization
     frozen for the last ``qat_frozen_bn_epochs``, ending on the moving average of the
     weights when ``qat_weight_average > 0`` and then, with ``qat_bn_reestimation``, with
@@ -459,7 +464,8 @@ def train_quantized(float_model, config: RecipeConfig, arrays: dict, progress, *
     """
     from spikelearn.quantization import quantize
 
-    quantized = quantize(float_model, *bits, calibration_data=arrays["x_train"][:2000])
+    quantized = quantize(float_model, *bits, calibration_data=arrays["x_train"][:2000],
+                         equalize=config.qat_equalization)
     history = _train_keras(
         quantized, arrays["x_fit"], arrays["y_fit"], arrays["x_val"], arrays["y_val"],
         epochs=config.qat_epochs, learning_rate=config.qat_learning_rate,

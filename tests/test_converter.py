@@ -169,13 +169,16 @@ def test_conversion_reproduces_keras(builder, shape, bits):
     assert np.mean(keras_scores.argmax(1) == engine_scores.argmax(1)) >= 0.999
 
 
-def test_trained_dscnn_converts_exactly():
-    """A few epochs of QAT (trainable steps, moving BN statistics) keep the exactness."""
+@pytest.mark.parametrize("weight_clip", ["max", "mse"])
+def test_trained_dscnn_converts_exactly(weight_clip):
+    """A few epochs of QAT (trainable steps, moving BN statistics) keep the exactness, also
+    with clipped weight scales."""
     rng = np.random.default_rng(7)
     keras.utils.set_random_seed(7)
     data = rng.integers(0, 256, (256, 12, 10, 1)).astype(np.uint8)
     labels = (data[:, :6].mean((1, 2, 3)) > data[:, 6:].mean((1, 2, 3))).astype(int)
-    quantized = quantize(_dscnn_like((12, 10, 1)), calibration_data=data[:64])
+    quantized = quantize(_dscnn_like((12, 10, 1)), calibration_data=data[:64],
+                         weight_clip=weight_clip)
     quantized.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy",
                       metrics=["accuracy"])
     quantized.fit(data.astype(np.float32), labels, epochs=4, batch_size=32, verbose=0)

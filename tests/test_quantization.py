@@ -25,7 +25,10 @@ from spikelearn.quantization.equalization import (  # noqa: E402
     equalize_separable,
 )
 from spikelearn.quantization.quantize import calibrate_step, quantize  # noqa: E402
-from spikelearn.quantization.quantizers import weight_levels_and_scale  # noqa: E402
+from spikelearn.quantization.quantizers import (  # noqa: E402
+    CLIP_FRACTIONS,
+    weight_levels_and_scale,
+)
 
 L = keras.layers
 
@@ -91,12 +94,62 @@ def test_quantizer_docstring_examples_and_errors():
         ActivationQuantizer(4, step=0.0)
 
 
-@pytest.mark.parametrize("quantizer", [WeightQuantizer(2, True), ActivationQuantizer(1, 0.5)])
+def numpy_mse_levels(w, bits):
+    """Reference of clip="mse", per output channel (last axis): every fraction tried."""
+    q = 2 ** (bits - 1) - 1
+    levels, scales = np.empty_like(w), np.empty(w.shape[-1], np.float32)
+    for c in range(w.shape[-1]):
+        column, best = w[..., c], None
+        for fraction in sorted(CLIP_FRACTIONS, reverse=True):
+            scale = np.float32(np.abs(column).max() * np.float32(fraction)) / np.float32(q)
+            ratio = (column / scale).astype(np.float32)
+            level = np.clip(np.sign(ratio) * np.floor(np.abs(ratio) + 0.5), -q, q)
+            error = np.sum((level * scale - column) ** 2)
+            if best is None or error < best[0]:
+                best = (error, scale, level)
+        _, scales[c], levels[..., c] = best
+    return levels, scales
+
+
+def test_mse_weight_clip_finds_the_least_error_scale_and_freezes_clipped_weights():
+    rng = np.random.default_rng(3)
+    w = rng.normal(size=(3, 3, 4, 6)).astype(np.float32)
+    w[0, 0, 0, :3] = 8.0  # outliers in the first three channels
+    ref_levels, ref_scales = numpy_mse_levels(w, 4)
+    levels, scale = weight_levels_and_scale(w, 4, per_channel=True, clip="mse")
+    np.testing.assert_array_equal(np.asarray(levels), ref_levels)
+    np.testing.assert_allclose(np.asarray(scale).reshape(-1), ref_scales, rtol=1e-6)
+    max_scales = np.abs(w).max(axis=(0, 1, 2)) / 7
+    assert np.all(ref_scales[:3] < 0.95 * max_scales[:3])  # the outliers are clipped
+    plain = np.asarray(quantize_weights(w, 4, per_channel=True))
+    clipped = np.asarray(quantize_weights(w, 4, per_channel=True, clip="mse"))
+    assert np.sum((clipped - w) ** 2) < np.sum((plain - w) ** 2)
+    # per tensor: one scale, no larger than the plain one
+    _, tensor_scale = weight_levels_and_scale(w, 4, clip="mse")
+    assert np.asarray(tensor_scale).shape == () and tensor_scale <= np.abs(w).max() / 7
+    variable = tf.Variable(w)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(WeightQuantizer(4, True, "mse")(variable))
+    gradient = tape.gradient(loss, variable).numpy()
+    inside = np.abs(w / ref_scales) < 7.5
+    np.testing.assert_array_equal(gradient, np.where(inside, 1.0, 0.0))
+    assert not inside[0, 0, 0, :3].any()
+    with pytest.raises(ValueError, match=r"weight clip must be one of \('max', 'mse'\)"):
+        WeightQuantizer(4, clip="median")
+
+
+@pytest.mark.parametrize("quantizer", [WeightQuantizer(2, True), WeightQuantizer(4, False, "mse"),
+                                       ActivationQuantizer(1, 0.5)])
 def test_quantizer_serialization_round_trip(quantizer):
     config = keras.saving.serialize_keras_object(quantizer)
     assert config["registered_name"].startswith("spikelearn>")
     again = keras.saving.deserialize_keras_object(config)
     assert type(again) is type(quantizer) and again.get_config() == quantizer.get_config()
+
+
+def test_weight_quantizer_of_an_older_file_clips_nothing():
+    """Files saved before ``clip`` existed have no such key: they load as "max"."""
+    assert WeightQuantizer.from_config({"bits": 4, "per_channel": True}).clip == "max"
 
 
 LAYERS = [
@@ -181,6 +234,15 @@ def test_quantize_structure_and_calibration(float_model, data):
     assert not last.kernel_quantizer.per_channel and last.quantize_bias
     # calibrated steps are the MSE-best of the float activations, not the default 6 / L
     assert activations[0].step_value != pytest.approx(6 / 15)
+    quantizers = [q for layer in quantized.layers for q in _weight_quantizers(layer)]
+    assert len(quantizers) == 4 and {q.clip for q in quantizers} == {"max"}
+    clipped = quantize(float_model, calibration_data=data, weight_clip="mse")
+    assert {q.clip for layer in clipped.layers for q in _weight_quantizers(layer)} == {"mse"}
+
+
+def _weight_quantizers(layer):
+    names = ("kernel_quantizer", "depthwise_quantizer", "pointwise_quantizer")
+    return [getattr(layer, name) for name in names if hasattr(layer, name)]
 
 
 def test_input_and_activation_scales_stay_out_of_the_kernels(float_model, data):
@@ -268,6 +330,8 @@ def test_quantize_errors():
         quantize(keras.Model(inputs, L.Conv2D(2, 3)(inputs)), weight_bits=3)
     with pytest.raises(ValueError, match="last_activation_bits"):
         quantize(keras.Model(inputs, L.Conv2D(2, 3)(inputs)), last_activation_bits=8)
+    with pytest.raises(ValueError, match=r"weight_clip must be one of \('max', 'mse'\)"):
+        quantize(keras.Model(inputs, L.Conv2D(2, 3)(inputs)), weight_clip="percentile")
 
 
 def test_equalization_scales_balance_the_two_ranges():

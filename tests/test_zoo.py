@@ -419,7 +419,7 @@ def test_batch_norm_reestimation_averages_the_batch_statistics():
 @pytest.mark.parametrize("field, value", [
     ("distillation_weight", 1.5), ("distillation_temperature", 0.0),
     ("qat_frozen_bn_epochs", -1), ("qat_weight_average", 1.0), ("qat_weight_average", -0.1),
-    ("qat_runs", 0), ("qat_runs", 1.5), ("qat_runs", True)])
+    ("qat_runs", 0), ("qat_runs", 1.5), ("qat_runs", True), ("qat_weight_clip", "minmax")])
 def test_recipe_config_refuses_bad_qat_settings(field, value):
     from spikelearn.zoo.training import RecipeConfig
 
@@ -432,6 +432,14 @@ def test_recipe_config_refuses_weight_average_with_frozen_batch_norm():
 
     with pytest.raises(ValueError, match="cannot be combined"):
         RecipeConfig(qat_weight_average=0.999, qat_frozen_bn_epochs=2)
+
+
+def test_recipe_weight_clips_are_the_quantizers():
+    pytest.importorskip("tensorflow")
+    from spikelearn.quantization.quantizers import WEIGHT_CLIPS
+    from spikelearn.zoo.training import QAT_WEIGHT_CLIPS
+
+    assert QAT_WEIGHT_CLIPS == WEIGHT_CLIPS
 
 
 def _qat_runs(*configs) -> tuple:
@@ -508,3 +516,20 @@ def test_train_quantized_equalizes_the_separable_convolutions_when_asked():
     np.testing.assert_allclose(got[0], expected[0], rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(got[1], expected[1], rtol=1e-5, atol=1e-7)
     assert not np.allclose(got[0], depthwise)
+
+
+def test_train_quantized_clips_the_weight_scales_when_asked():
+    pytest.importorskip("tensorflow")
+    from dataclasses import replace
+
+    from spikelearn.zoo.training import RecipeConfig
+
+    config = RecipeConfig(float_epochs=1, qat_epochs=1, batch_size=20,
+                          qat_weight_average=0.0, qat_bn_reestimation=False)
+    _, runs = _qat_runs(config, replace(config, qat_weight_clip="mse"))
+    clips = [{quantizer.clip for layer in quantized.layers for quantizer in
+              (getattr(layer, name, None) for name in ("kernel_quantizer",
+                                                       "depthwise_quantizer",
+                                                       "pointwise_quantizer"))
+              if quantizer is not None} for quantized, _ in runs]
+    assert clips == [{"max"}, {"mse"}]

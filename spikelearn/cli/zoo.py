@@ -6,6 +6,8 @@ import importlib.util
 import time
 from pathlib import Path
 
+from enum import StrEnum
+
 import typer
 from rich.table import Table
 
@@ -18,10 +20,13 @@ from spikelearn.cli._common import (
     user_errors,
 )
 from spikelearn.errors import MissingDependencyError
-from spikelearn.zoo.training import RecipeConfig
+from spikelearn.zoo.training import QAT_WEIGHT_CLIPS, RecipeConfig
 
 #: The recipe defaults, shown in the help of ``zoo train``.
 DEFAULTS = RecipeConfig()
+
+#: The choices of ``--weight-clip``.
+WeightClip = StrEnum("WeightClip", {clip: clip for clip in QAT_WEIGHT_CLIPS})
 
 zoo_app = typer.Typer(help="The model zoo: list, inspect and retrain pretrained models.",
                       no_args_is_help=True)
@@ -127,6 +132,10 @@ def zoo_train_command(
         help="Equalize the separable convolutions' depthwise channels against their "
              "pointwise rows before quantizing (default "
              f"{'on' if DEFAULTS.qat_equalization else 'off'})."),
+    weight_clip: WeightClip = typer.Option(
+        None,
+        help="How the weight quantizers choose their scales: 'max' clips no weight, 'mse' "
+             f"the least squared error (default {DEFAULTS.qat_weight_clip})."),
     seed: int = typer.Option(
         None, help=f"Seed of the corpus and the training (default {DEFAULTS.seed})."),
     augmented_copies: int = typer.Option(
@@ -170,7 +179,7 @@ def zoo_train_command(
                 "qat_frozen_bn_epochs": frozen_bn_epochs,
                 "qat_weight_average": weight_average,
                 "qat_bn_reestimation": bn_reestimation, "qat_runs": qat_runs,
-                "qat_equalization": equalize,
+                "qat_equalization": equalize, "qat_weight_clip": weight_clip and weight_clip.value,
                 "augmented_copies": augmented_copies}
     given = {key: value for key, value in settings.items() if value is not None}
     # The engine stage reads the recorded recipe unless settings are given.

@@ -8,7 +8,11 @@ import numpy as np
 from spikelearn.errors import ConversionError
 from spikelearn.quantization.equalization import equalize_separable
 from spikelearn.quantization.layers import QUANTIZED_WEIGHT_LAYERS, QuantizedActivation
-from spikelearn.quantization.quantizers import WeightQuantizer, max_activation_level
+from spikelearn.quantization.quantizers import (
+    WEIGHT_CLIPS,
+    WeightQuantizer,
+    max_activation_level,
+)
 
 #: Float layers :func:`quantize` copies unchanged.
 KEPT_LAYERS = (
@@ -215,6 +219,7 @@ def quantize(
     calibration_data: np.ndarray | None = None,
     trainable_step: bool = True,
     equalize: bool = False,
+    weight_clip: str = "max",
 ):
     """Quantized twin of a float Keras model, with its weights, ready for ``model.fit``.
 
@@ -250,6 +255,10 @@ def quantize(
         (:func:`~spikelearn.quantization.equalization.equalize_separable`: the same float
         function, depthwise channel ranges balanced against the pointwise rows, since the
         depthwise kernel is quantized per tensor). The float model is not changed.
+    weight_clip : {"max", "mse"}
+        How every weight quantizer chooses its scale (:class:`WeightQuantizer`): ``"max"``
+        clips no weight, ``"mse"`` clips the largest ones where that lowers the squared
+        error of the quantized weights (finer levels for the others).
 
     Returns
     -------
@@ -271,6 +280,8 @@ def quantize(
     ):
         if bits not in allowed:
             raise ValueError(f"{what} must be one of {allowed}, got {bits!r}")
+    if weight_clip not in WEIGHT_CLIPS:
+        raise ValueError(f"weight_clip must be one of {WEIGHT_CLIPS}, got {weight_clip!r}")
     items = _expand(layer_chain(float_model))
     weight_indices = [i for i, item in enumerate(items) if item[0] == "weight"]
     if not weight_indices:
@@ -296,7 +307,7 @@ def quantize(
             last = index == last_weight and last_is_linear
             bits = input_weight_bits if index == weight_indices[0] else weight_bits
             quantized = _quantized_twin(layer, bits, per_channel=not last, quantize_bias=last,
-                                        input_scale=pending_scale)
+                                        input_scale=pending_scale, clip=weight_clip)
             x = quantized(x)
             weights = layer.get_weights()
             if equalize and type(layer).__name__ == "SeparableConv2D":
@@ -341,15 +352,15 @@ def quantize(
 
 
 def _quantized_twin(layer, bits: int, *, per_channel: bool, quantize_bias: bool,
-                    input_scale: float):
+                    input_scale: float, clip: str):
     kind = type(layer).__name__
     config = {**layer.get_config(), "activation": "linear", "quantize_bias": quantize_bias,
               "input_scale": input_scale}
     if kind in ("Conv2D", "Dense"):
-        config["kernel_quantizer"] = WeightQuantizer(bits, per_channel)
+        config["kernel_quantizer"] = WeightQuantizer(bits, per_channel, clip)
     elif kind == "DepthwiseConv2D":
-        config["depthwise_quantizer"] = WeightQuantizer(bits, per_channel)
+        config["depthwise_quantizer"] = WeightQuantizer(bits, per_channel, clip)
     else:
-        config["depthwise_quantizer"] = WeightQuantizer(bits)
-        config["pointwise_quantizer"] = WeightQuantizer(bits, per_channel)
+        config["depthwise_quantizer"] = WeightQuantizer(bits, clip=clip)
+        config["pointwise_quantizer"] = WeightQuantizer(bits, per_channel, clip)
     return QUANTIZED_WEIGHT_LAYERS[kind].from_config(config)

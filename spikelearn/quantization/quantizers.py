@@ -8,7 +8,8 @@ with Keras under the package name ``"spikelearn"`` so that ``.h5`` files load wi
 Integer semantics (what the converter reproduces exactly):
 
 - weights, ``b`` bits, symmetric: ``scale = max|w| / (2**(b-1) - 1)`` (per tensor or per
-  output channel), ``level = clip(round(w / scale), -(2**(b-1)-1), 2**(b-1)-1)``;
+  output channel; with ``clip="mse"`` the fraction of it in :data:`CLIP_FRACTIONS` with the
+  smallest squared error), ``level = clip(round(w / scale), -(2**(b-1)-1), 2**(b-1)-1)``;
 - activations, ``b`` bits, unsigned: ``L = 2**b - 1``,
   ``level = clip(floor(x / step + 1/2), 0, L)``; ``b = 1`` is a spike, ``x >= step / 2``.
   Activation quantizers output the integer **levels** (as floats), not ``level * step``: the
@@ -26,6 +27,10 @@ WEIGHT_BITS = (2, 4, 8)
 ACTIVATION_BITS = (1, 2, 4, 8)
 #: Smallest activation step the layers use (a trainable step is clamped to it).
 MIN_STEP = 1e-6
+#: How a weight scale is chosen: ``"max"`` (no weight clipped) or ``"mse"``.
+WEIGHT_CLIPS = ("max", "mse")
+#: Fractions of ``max|w|`` that ``clip="mse"`` tries as the largest level's value.
+CLIP_FRACTIONS = tuple(0.5 + 0.025 * i for i in range(21))
 
 
 def _check_bits(bits: int, allowed: tuple[int, ...], what: str) -> int:
@@ -44,13 +49,41 @@ def max_activation_level(bits: int) -> int:
     return 2 ** _check_bits(bits, ACTIVATION_BITS, "activation") - 1
 
 
+def _round_half_away(x):
+    return ops.sign(x) * ops.floor(ops.abs(x) + 0.5)
+
+
 def _round_ste(x):
     """``round(x)`` forward (half away from zero), identity gradient."""
-    rounded = ops.sign(x) * ops.floor(ops.abs(x) + 0.5)
-    return x + ops.stop_gradient(rounded - x)
+    return x + ops.stop_gradient(_round_half_away(x) - x)
 
 
-def weight_levels_and_scale(w, bits: int = 4, per_channel: bool = False, channel_axes=(-1,)):
+def _check_clip(clip: str) -> str:
+    if clip not in WEIGHT_CLIPS:
+        raise ValueError(f"weight clip must be one of {WEIGHT_CLIPS}, got {clip!r}")
+    return clip
+
+
+def _mse_scale(w, max_abs, max_level: int, axes):
+    """The scale ``f * max_abs / max_level``, ``f`` in :data:`CLIP_FRACTIONS`, of least
+    squared error ``sum((q(w) - w)**2)`` over ``axes`` (all axes when ``axes`` is None);
+    ties go to the larger ``f``."""
+    best_scale, best_error = None, None
+    for fraction in reversed(CLIP_FRACTIONS):
+        scale = ops.maximum(max_abs * fraction, 1e-12) / max_level
+        quantized = ops.clip(_round_half_away(w / scale), -max_level, max_level) * scale
+        error = ops.sum(ops.square(quantized - w), axis=axes, keepdims=axes is not None)
+        if best_scale is None:
+            best_scale, best_error = scale, error
+        else:
+            better = error < best_error
+            best_scale = ops.where(better, scale, best_scale)
+            best_error = ops.where(better, error, best_error)
+    return best_scale
+
+
+def weight_levels_and_scale(w, bits: int = 4, per_channel: bool = False, channel_axes=(-1,),
+                            clip: str = "max"):
     """Integer levels and scale of a weight tensor, with a straight-through gradient.
 
     Parameters
@@ -64,28 +97,40 @@ def weight_levels_and_scale(w, bits: int = 4, per_channel: bool = False, channel
     channel_axes : tuple of int
         Axes of ``w`` that index output channels (``(-1,)`` for Conv2D and Dense kernels,
         ``(2, 3)`` for a DepthwiseConv2D kernel).
+    clip : {"max", "mse"}
+        ``"max"``: the largest level stands for ``max|w|``, so no weight is clipped.
+        ``"mse"``: it stands for the fraction ``f * max|w|`` (``f`` in
+        :data:`CLIP_FRACTIONS`, 0.5 to 1) that gives the least squared error
+        ``sum((levels * scale - w)**2)``; finer levels, the largest weights clipped.
 
     Returns
     -------
     levels : tensor, float32, shape of ``w``
-        Integer-valued levels; ``d levels / d w = 1 / scale`` (straight through).
+        Integer-valued levels; ``d levels / d w = 1 / scale`` where not clipped, else 0
+        (straight through).
     scale : tensor, float32, broadcastable to ``w``
-        ``max|w| / (2**(bits-1)-1)`` over the reduced axes (no gradient).
+        ``f * max|w| / (2**(bits-1)-1)`` over the reduced axes (no gradient).
     """
     max_level = max_weight_level(bits)
+    _check_clip(clip)
     w = ops.convert_to_tensor(w, dtype="float32")
+    axes = None
     if per_channel:
         channel = {a % len(w.shape) for a in channel_axes}
         axes = tuple(a for a in range(len(w.shape)) if a not in channel)
         max_abs = ops.max(ops.abs(w), axis=axes, keepdims=True) if axes else ops.abs(w)
     else:
         max_abs = ops.max(ops.abs(w))
-    scale = ops.stop_gradient(ops.maximum(max_abs, 1e-12) / max_level)
+    if clip == "mse" and axes != ():
+        scale = ops.stop_gradient(_mse_scale(w, max_abs, max_level, axes))
+    else:
+        scale = ops.stop_gradient(ops.maximum(max_abs, 1e-12) / max_level)
     levels = ops.clip(_round_ste(w / scale), -max_level, max_level)
     return levels, scale
 
 
-def quantize_weights(w, bits: int = 4, per_channel: bool = False, channel_axes=(-1,)):
+def quantize_weights(w, bits: int = 4, per_channel: bool = False, channel_axes=(-1,),
+                     clip: str = "max"):
     """Symmetric ``bits``-bit fake quantization of weights, ``levels * scale``.
 
     The gradient is the identity (straight-through estimator ``w + stop_gradient(q(w) - w)``).
@@ -102,7 +147,7 @@ def quantize_weights(w, bits: int = 4, per_channel: bool = False, channel_axes=(
     >>> np.asarray(quantize_weights(np.array([0.7, -0.1, 0.35]), bits=2)).tolist()
     [0.699999988079071, -0.0, 0.699999988079071]
     """
-    levels, scale = weight_levels_and_scale(w, bits, per_channel, channel_axes)
+    levels, scale = weight_levels_and_scale(w, bits, per_channel, channel_axes, clip)
     return levels * scale
 
 
@@ -150,28 +195,32 @@ class WeightQuantizer:
         Bit width.
     per_channel : bool
         One scale per output channel instead of one per tensor.
+    clip : {"max", "mse"}
+        How the scale is chosen (see :func:`weight_levels_and_scale`).
     """
 
-    def __init__(self, bits: int = 4, per_channel: bool = False):
+    def __init__(self, bits: int = 4, per_channel: bool = False, clip: str = "max"):
         self.bits = _check_bits(bits, WEIGHT_BITS, "weight")
         self.per_channel = bool(per_channel)
+        self.clip = _check_clip(clip)
 
     def __call__(self, w, channel_axes=(-1,)):
-        return quantize_weights(w, self.bits, self.per_channel, channel_axes)
+        return quantize_weights(w, self.bits, self.per_channel, channel_axes, self.clip)
 
     def levels_and_scale(self, w, channel_axes=(-1,)):
         """Levels and scale of ``w``; see :func:`weight_levels_and_scale`."""
-        return weight_levels_and_scale(w, self.bits, self.per_channel, channel_axes)
+        return weight_levels_and_scale(w, self.bits, self.per_channel, channel_axes, self.clip)
 
     def get_config(self) -> dict:
-        return {"bits": self.bits, "per_channel": self.per_channel}
+        return {"bits": self.bits, "per_channel": self.per_channel, "clip": self.clip}
 
     @classmethod
     def from_config(cls, config: dict) -> WeightQuantizer:
         return cls(**config)
 
     def __repr__(self) -> str:
-        return f"WeightQuantizer(bits={self.bits}, per_channel={self.per_channel})"
+        return (f"WeightQuantizer(bits={self.bits}, per_channel={self.per_channel}, "
+                f"clip={self.clip!r})")
 
 
 @keras.saving.register_keras_serializable(package="spikelearn")

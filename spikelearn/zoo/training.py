@@ -28,6 +28,9 @@ import numpy as np
 
 #: Words learned on the device in the demo; never seen by the feature extractor.
 NEW_WORDS = ("backward", "follow", "forward")
+#: The ``clip`` modes of :class:`spikelearn.quantization.WeightQuantizer` (kept here so
+#: that a recipe is checked without importing Keras).
+QAT_WEIGHT_CLIPS = ("max", "mse")
 
 
 @dataclass
@@ -73,6 +76,9 @@ class RecipeConfig:
     #: before quantizing (:func:`spikelearn.quantization.equalization.equalize_separable`:
     #: the same float function; the depthwise kernel is quantized per tensor).
     qat_equalization: bool = False
+    #: How the weight quantizers choose their scales (``"max"``: no weight clipped;
+    #: ``"mse"``: the least squared error, the largest weights clipped).
+    qat_weight_clip: str = "max"
     neurons_per_class: int = 15
     #: With the readout below, chosen on validation speakers (``benchmarks/readout_grid.py``:
     #: the best new-word accuracy of the same speaker with an old-class drop under 0.25 point).
@@ -101,6 +107,9 @@ class RecipeConfig:
         if isinstance(self.qat_runs, bool) or not isinstance(self.qat_runs, int) \
                 or self.qat_runs < 1:
             raise ValueError(f"qat_runs must be an integer >= 1, got {self.qat_runs!r}")
+        if self.qat_weight_clip not in QAT_WEIGHT_CLIPS:
+            raise ValueError(f"qat_weight_clip must be one of {QAT_WEIGHT_CLIPS}, "
+                             f"got {self.qat_weight_clip!r}")
         if self.qat_weight_average and self.qat_frozen_bn_epochs:
             # Keras pairs the averages with the weights by position in the trainable
             # list, which freezing batch normalization changes.
@@ -438,7 +447,7 @@ def train_quantized(float_model, config: RecipeConfig, arrays: dict, progress, *
 
     :func:`~spikelearn.quantization.quantize` calibrates the activation steps on the first
     2,000 training clips (after equalizing the separable convolutions when
-    ``qat_equalization``); QAT runs ``qat_epochs`` from ``qat_learning_rate``, distilled
+    ``qat_equalization``; weight scales as ``qat_weight_clip``); QAT runs ``qat_epochs`` from ``qat_learning_rate``, distilled
     from ``float_model`` when ``distillation_weight > 0``, with the batch normalization
     frozen for the last ``qat_frozen_bn_epochs``, ending on the moving average of the
     weights when ``qat_weight_average > 0`` and then, with ``qat_bn_reestimation``, with
@@ -465,7 +474,7 @@ def train_quantized(float_model, config: RecipeConfig, arrays: dict, progress, *
     from spikelearn.quantization import quantize
 
     quantized = quantize(float_model, *bits, calibration_data=arrays["x_train"][:2000],
-                         equalize=config.qat_equalization)
+                         equalize=config.qat_equalization, weight_clip=config.qat_weight_clip)
     history = _train_keras(
         quantized, arrays["x_fit"], arrays["y_fit"], arrays["x_val"], arrays["y_val"],
         epochs=config.qat_epochs, learning_rate=config.qat_learning_rate,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import time
-from pathlib import Path
-
 from enum import StrEnum
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -134,8 +133,8 @@ def zoo_train_command(
              f"{'on' if DEFAULTS.qat_equalization else 'off'})."),
     weight_clip: WeightClip = typer.Option(
         None,
-        help="How the weight quantizers choose their scales: 'max' clips no weight, 'mse' "
-             f"the least squared error (default {DEFAULTS.qat_weight_clip})."),
+        help="How the weight quantizers choose their scales: 'max' clips no weight, "
+             f"'mse' the least squared error (default {DEFAULTS.qat_weight_clip})."),
     seed: int = typer.Option(
         None, help=f"Seed of the corpus and the training (default {DEFAULTS.seed})."),
     augmented_copies: int = typer.Option(

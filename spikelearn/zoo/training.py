@@ -447,11 +447,12 @@ def train_quantized(float_model, config: RecipeConfig, arrays: dict, progress, *
 
     :func:`~spikelearn.quantization.quantize` calibrates the activation steps on the first
     2,000 training clips (after equalizing the separable convolutions when
-    ``qat_equalization``; weight scales as ``qat_weight_clip``); QAT runs ``qat_epochs`` from ``qat_learning_rate``, distilled
-    from ``float_model`` when ``distillation_weight > 0``, with the batch normalization
-    frozen for the last ``qat_frozen_bn_epochs``, ending on the moving average of the
-    weights when ``qat_weight_average > 0`` and then, with ``qat_bn_reestimation``, with
-    the batch normalization statistics re-estimated over ``x_fit`` (see
+    ``qat_equalization``; weight scales as ``qat_weight_clip``); QAT runs ``qat_epochs``
+    from ``qat_learning_rate``, distilled from ``float_model`` when
+    ``distillation_weight > 0``, with the batch normalization frozen for the last
+    ``qat_frozen_bn_epochs``, ending on the moving average of the weights when
+    ``qat_weight_average > 0`` and then, with ``qat_bn_reestimation``, with the batch
+    normalization statistics re-estimated over ``x_fit`` (see
     :func:`reestimate_batch_norm`). ``float_model`` itself is not changed.
 
     Parameters

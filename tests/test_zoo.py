@@ -533,3 +533,55 @@ def test_train_quantized_clips_the_weight_scales_when_asked():
                                                        "pointwise_quantizer"))
               if quantizer is not None} for quantized, _ in runs]
     assert clips == [{"max"}, {"mse"}]
+
+
+def test_restart_qat_trains_a_saved_quantized_model_again_seeded(tmp_path):
+    """restart_qat on a quantized model loaded from its .h5: one more seeded QAT cycle in
+    place, from the given learning rate, ending as the recipe's QAT ends."""
+    pytest.importorskip("tensorflow")
+    import keras
+    from rich.progress import Progress
+
+    from spikelearn.zoo.training import (
+        RecipeConfig,
+        keras_accuracy,
+        restart_qat,
+        seed_everything,
+    )
+
+    config = RecipeConfig(float_epochs=1, qat_epochs=1, batch_size=20)
+    arrays, ((quantized, _),) = _qat_runs(config)
+    quantized.save(tmp_path / "quantized.h5", include_optimizer=False)
+    start = quantized.get_weights()
+    restarted = []
+    for _ in range(2):
+        seed_everything(5)  # before loading: the dropout layer draws its seed then
+        model = keras.models.load_model(tmp_path / "quantized.h5")
+        with Progress(disable=True) as bar:
+            history = restart_qat(model, config, arrays, bar, epochs=2, learning_rate=2e-3)
+        assert len(history["val_accuracy"]) == 2
+        assert history["final_val_accuracy"] == round(
+            keras_accuracy(model, arrays["x_val"], arrays["y_val"]), 4)
+        schedule = model.optimizer.get_config()["learning_rate"]["config"]
+        assert schedule["initial_learning_rate"] == pytest.approx(2e-3)
+        restarted.append(model.get_weights())
+    assert any(not np.array_equal(a, b) for a, b in zip(start, restarted[0], strict=True))
+    for a, b in zip(*restarted, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"distillation_weight": 0.5}, "distillation needs the float model"),
+    ({"epochs": 0}, "epochs must be an int >= 1"),
+    ({"epochs": 2.0}, "epochs must be an int >= 1"),
+    ({"learning_rate": 0.0}, "learning_rate must be > 0"),
+])
+def test_restart_qat_refuses_bad_settings(change, message):
+    from spikelearn.zoo.training import RecipeConfig, restart_qat
+
+    settings = {"epochs": 1, "learning_rate": 1e-3}
+    distillation = change.pop("distillation_weight", 0.0)
+    settings.update(change)
+    with pytest.raises(ValueError, match=message):
+        restart_qat(None, RecipeConfig(distillation_weight=distillation), {}, None,
+                    **settings)

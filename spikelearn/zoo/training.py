@@ -476,11 +476,59 @@ def train_quantized(float_model, config: RecipeConfig, arrays: dict, progress, *
 
     quantized = quantize(float_model, *bits, calibration_data=arrays["x_train"][:2000],
                          equalize=config.qat_equalization, weight_clip=config.qat_weight_clip)
+    history = _qat_cycle(quantized, config, arrays, progress, epochs=config.qat_epochs,
+                         learning_rate=config.qat_learning_rate, teacher=float_model,
+                         description="quantization-aware training")
+    return quantized, history
+
+
+def restart_qat(quantized, config: RecipeConfig, arrays: dict, progress, *, epochs: int,
+                learning_rate: float) -> dict:
+    """Run QAT again on an already quantized model (a warm restart), in place.
+
+    One more cycle as :func:`train_quantized` runs it (Adam from ``learning_rate`` with
+    cosine decay over ``epochs``; the batch normalization frozen for the last
+    ``qat_frozen_bn_epochs``; the weight average ``qat_weight_average``; the statistics
+    re-estimated with ``qat_bn_reestimation``), without distillation: the float model is
+    not at hand. For a seeded run, call :func:`seed_everything` before loading or building
+    ``quantized``: its dropout layer draws its seed then, the batch order at the call.
+
+    Parameters
+    ----------
+    quantized : keras.Model
+        From :func:`train_quantized` (or the shipped ``ds_cnn_kws.h5``).
+    config, arrays, progress :
+        As in :func:`train_float`; ``distillation_weight`` must be 0.
+    epochs : int
+        At least 1.
+    learning_rate : float
+        Above 0.
+
+    Returns
+    -------
+    history : dict
+        As in :func:`train_quantized`.
+    """
+    if config.distillation_weight > 0:
+        raise ValueError("restart_qat: distillation needs the float model; set "
+                         "distillation_weight=0")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"restart_qat: epochs must be an int >= 1, got {epochs!r}")
+    if not learning_rate > 0:
+        raise ValueError(f"restart_qat: learning_rate must be > 0, got {learning_rate!r}")
+    return _qat_cycle(quantized, config, arrays, progress, epochs=epochs,
+                      learning_rate=learning_rate, teacher=None,
+                      description="quantization-aware training (restart)")
+
+
+def _qat_cycle(quantized, config: RecipeConfig, arrays: dict, progress, *, epochs: int,
+               learning_rate: float, teacher, description: str) -> dict:
+    """One QAT run of ``quantized`` in place: training, then the re-estimation when
+    ``qat_bn_reestimation``; returns the history with ``final_val_accuracy``."""
     history = _train_keras(
         quantized, arrays["x_fit"], arrays["y_fit"], arrays["x_val"], arrays["y_val"],
-        epochs=config.qat_epochs, learning_rate=config.qat_learning_rate,
-        batch_size=config.batch_size, progress=progress,
-        description="quantization-aware training", teacher=float_model,
+        epochs=epochs, learning_rate=learning_rate, batch_size=config.batch_size,
+        progress=progress, description=description, teacher=teacher,
         distillation_weight=config.distillation_weight,
         distillation_temperature=config.distillation_temperature,
         frozen_bn_epochs=config.qat_frozen_bn_epochs,
@@ -490,7 +538,7 @@ def train_quantized(float_model, config: RecipeConfig, arrays: dict, progress, *
                               progress=progress)
     history["final_val_accuracy"] = round(
         keras_accuracy(quantized, arrays["x_val"], arrays["y_val"]), 4)
-    return quantized, history
+    return history
 
 
 def keras_accuracy(model, x: np.ndarray, y: np.ndarray) -> float:

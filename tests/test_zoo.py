@@ -122,6 +122,16 @@ def test_recipe_end_to_end_at_tiny_scale(tmp_path):
     assert single.score_neurons == 1 and model.score_neurons == 2
     np.testing.assert_array_equal(single.get_layer(-1).variables["weights"],
                                   model.get_layer(-1).variables["weights"])
+    # A spike-threshold offset moves the thresholds of the extractor's last layer only.
+    offset = rebuild_engine(again, dataclasses.replace(config, spike_threshold_offset=-0.5),
+                            cache_dir=tmp_path / "data", progress=False)
+    assert offset["recipe"]["spike_threshold_offset"] == -0.5
+    moved = Model(again / "ds_cnn_kws.slm")
+    before, after = (m.get_layer(-2).variables["thresholds"] for m in (model, moved))
+    assert np.all(after <= before) and np.any(after < before)
+    for first, second in zip(model.layers[:-1], moved.layers[:-1], strict=True):
+        for name in set(first.variables) - {"thresholds"}:
+            np.testing.assert_array_equal(first.variables[name], second.variables[name])
     with pytest.raises(ValueError, match=r"\['num_speakers'\] differ"):
         rebuild_engine(again, dataclasses.replace(config, num_speakers=7),
                        cache_dir=tmp_path / "data", progress=False)
@@ -419,8 +429,9 @@ def test_batch_norm_reestimation_averages_the_batch_statistics():
 @pytest.mark.parametrize("field, value", [
     ("distillation_weight", 1.5), ("distillation_temperature", 0.0),
     ("qat_frozen_bn_epochs", -1), ("qat_weight_average", 1.0), ("qat_weight_average", -0.1),
-    ("qat_runs", 0), ("qat_runs", 1.5), ("qat_runs", True), ("qat_weight_clip", "minmax")])
-def test_recipe_config_refuses_bad_qat_settings(field, value):
+    ("qat_runs", 0), ("qat_runs", 1.5), ("qat_runs", True), ("qat_weight_clip", "minmax"),
+    ("spike_threshold_offset", float("nan")), ("spike_threshold_offset", "-0.2")])
+def test_recipe_config_refuses_bad_settings(field, value):
     from spikelearn.zoo.training import RecipeConfig
 
     with pytest.raises(ValueError, match=field):

@@ -18,6 +18,7 @@ features (corpus and MFCC), Keras (float training and QAT, any Keras backend) an
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 import zipfile
@@ -80,6 +81,10 @@ class RecipeConfig:
     #: ``"mse"``: the least squared error, the largest weights clipped).
     qat_weight_clip: str = "max"
     neurons_per_class: int = 15
+    #: The extractor's spike thresholds, moved by this many standard deviations of their
+    #: potentials on the training clips before the learning layer is fitted
+    #: (:func:`spikelearn.calibration.offset_spike_thresholds`; 0: as converted).
+    spike_threshold_offset: float = 0.0
     #: With the readout below, chosen on validation speakers (``benchmarks/readout_grid.py``:
     #: the best new-word accuracy of the same speaker with an old-class drop under 0.25 point).
     learning_competition: float = 0.2
@@ -91,7 +96,7 @@ class RecipeConfig:
     demo_speakers: int = 3
 
     def __post_init__(self):
-        """Refuse QAT settings that would only fail after the float training."""
+        """Refuse settings that would only fail after the float training."""
         if not 0.0 <= self.distillation_weight <= 1.0:
             raise ValueError(f"distillation_weight must be in [0, 1], "
                              f"got {self.distillation_weight}")
@@ -110,6 +115,10 @@ class RecipeConfig:
         if self.qat_weight_clip not in QAT_WEIGHT_CLIPS:
             raise ValueError(f"qat_weight_clip must be one of {QAT_WEIGHT_CLIPS}, "
                              f"got {self.qat_weight_clip!r}")
+        offset = self.spike_threshold_offset
+        if isinstance(offset, bool) or not isinstance(offset, int | float) \
+                or not math.isfinite(offset):
+            raise ValueError(f"spike_threshold_offset must be a finite number, got {offset!r}")
         if self.qat_weight_average and self.qat_frozen_bn_epochs:
             # Keras pairs the averages with the weights by position in the trainable
             # list, which freezing batch normalization changes.
@@ -599,9 +608,9 @@ def rebuild_engine(out_dir: str | os.PathLike, config: RecipeConfig | None = Non
     """Re-run the recipe's engine stage from the ``ds_cnn_kws.h5`` in ``out_dir``.
 
     Converts the quantized Keras model, builds and fits the learning layer with the
-    learning settings of ``config`` (``neurons_per_class``, ``learning_competition``,
-    ``rewire``, ``score_neurons``, ``new_class_bonus``) and rewrites ``ds_cnn_kws.slm`` and
-    the demo set ``ds_cnn_kws_demo.npz``; in ``ds_cnn_kws.json``
+    engine settings of ``config`` (``neurons_per_class``, ``spike_threshold_offset``,
+    ``learning_competition``, ``rewire``, ``score_neurons``, ``new_class_bonus``) and
+    rewrites ``ds_cnn_kws.slm`` and the demo set ``ds_cnn_kws_demo.npz``; in ``ds_cnn_kws.json``
     the engine figures are replaced and the Keras ones (float and QAT training) kept. The
     result equals what :func:`train` writes with the same ``config`` and Keras model: the
     engine stage is integer-only and seeded.
@@ -634,8 +643,8 @@ def rebuild_engine(out_dir: str | os.PathLike, config: RecipeConfig | None = Non
     figures = json.loads((out / "ds_cnn_kws.json").read_text())
     recorded = figures["recipe"]
     config = config or RecipeConfig(**recorded)
-    learning = {"neurons_per_class", "learning_competition", "rewire", "score_neurons",
-                "new_class_bonus"}
+    learning = {"neurons_per_class", "spike_threshold_offset", "learning_competition",
+                "rewire", "score_neurons", "new_class_bonus"}
     changed = sorted(key for key, value in asdict(config).items()
                      if key not in learning and key in recorded and recorded[key] != value)
     if changed:
@@ -681,6 +690,7 @@ def _engine_stage(quantized, out: Path, config: RecipeConfig, x_train, y_train, 
     ``.slm``; returns the engine figures (``accuracy`` extended, per-group accuracy,
     ``num_weights``, ``offline_fit_s``)."""
     import spikelearn
+    from spikelearn.calibration import offset_spike_thresholds
     from spikelearn.layers import FullyConnected
     from spikelearn.learning import Competitive, choose_num_weights
 
@@ -693,6 +703,8 @@ def _engine_stage(quantized, out: Path, config: RecipeConfig, x_train, y_train, 
 
     num_classes = len(_preset_words())
     engine.pop_layer()
+    if config.spike_threshold_offset:
+        offset_spike_thresholds(engine, x_train, config.spike_threshold_offset)
     spikes = engine.forward(x_train)
     num_weights = choose_num_weights(spikes.reshape(len(spikes), -1))
     engine.add(FullyConnected(num_classes * config.neurons_per_class, weight_bits=1,

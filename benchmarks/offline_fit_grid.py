@@ -9,8 +9,11 @@ seed, fits it on the training spikes and reads the validation spikes out with th
 difference of their mean to it. A variant is comma-separated ``KEY=VALUE`` pairs:
 ``Competitive`` options (``num_weights=28``, ``learning_competition=0.3``,
 ``plasticity_decay=0.1``, ``score_neurons=7``, ...), ``data=fit`` (fit on the training clips
-and their augmented copies, what Keras trains on, instead of the training clips alone) and
-``epochs=N`` (passes over the data).
+and their augmented copies, what Keras trains on, instead of the training clips alone),
+``epochs=N`` (passes over the data) and ``spike_threshold_offset=X`` (the extractor's spike
+thresholds moved by X more standard deviations of their potentials on the training clips,
+:func:`spikelearn.calibration.offset_spike_thresholds`, and ``num_weights`` chosen again
+from the new spikes with ``choose_num_weights`` unless the variant sets it).
 
 Needs the recipe's features file (``spikelearn zoo train ds_cnn_kws -o zoo --stage
 features``, about 20 minutes on 2 cores). Prints a rich table and writes
@@ -33,7 +36,8 @@ from rich.progress import track
 from rich.table import Table
 
 from spikelearn import zoo
-from spikelearn.learning import Competitive
+from spikelearn.calibration import offset_spike_thresholds
+from spikelearn.learning import Competitive, choose_num_weights
 from spikelearn.learning.scores import argmax_or_abstain, class_scores
 from spikelearn.zoo.training import RecipeConfig, load_features
 
@@ -45,14 +49,36 @@ DEFAULT_VARIANTS = ("data=fit", "epochs=2", "num_weights=22", "num_weights=28",
 
 def parse_variant(text: str) -> dict:
     """``"data=fit,epochs=2"`` -> ``{"data": "fit", "epochs": 2}``; exits on a bad
-    ``data`` or ``epochs`` before any work."""
+    ``data``, ``epochs`` or ``spike_threshold_offset`` before any work."""
     variant = dict(_parse_option(part) for part in text.split(",") if part)
     if variant.get("data", "train") not in ("train", "fit"):
         raise SystemExit(f"data must be 'train' or 'fit', got {variant['data']!r}")
     epochs = variant.get("epochs", 1)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise SystemExit(f"epochs must be an integer >= 1, got {epochs!r}")
+    offset = variant.get("spike_threshold_offset", 0.0)
+    if isinstance(offset, bool) or not isinstance(offset, int | float) or not np.isfinite(offset):
+        raise SystemExit(f"spike_threshold_offset must be a finite number, got {offset!r}")
     return variant
+
+
+class ExtractorSpikes:
+    """Binary spikes (uint8 ``(n, 64)``) of the zoo model's feature extractor on the
+    recipe's ``x_<key>`` arrays, per spike-threshold offset (relative to the shipped
+    thresholds), computed when first asked for."""
+
+    def __init__(self, arrays: dict):
+        self.arrays, self._spikes = arrays, {}
+
+    def __call__(self, offset: float, key: str) -> np.ndarray:
+        if (offset, key) not in self._spikes:
+            extractor = zoo.load("ds_cnn_kws")
+            extractor.pop_layer()
+            if offset:
+                offset_spike_thresholds(extractor, self.arrays["x_train"], offset)
+            x = self.arrays[f"x_{key}"]
+            self._spikes[offset, key] = extractor.forward(x).reshape(len(x), -1)
+        return self._spikes[offset, key]
 
 
 def validation_accuracy(spikes: dict, labels: dict, rule_options: dict, neurons_per_class: int,
@@ -82,32 +108,34 @@ def main() -> None:
     meta = zoo.info("ds_cnn_kws")
     recipe = meta["recipe"]
     arrays = load_features(args.features, RecipeConfig(**recipe))
-    extractor = zoo.load("ds_cnn_kws")
-    extractor.pop_layer()
-    spikes, labels = {}, {}
-    for key in track(("fit", "train", "val"), description="spikes of the feature extractor"):
-        x = arrays[f"x_{key}"]
-        spikes[key] = extractor.forward(x).reshape(len(x), -1)
-        labels[key] = arrays[f"y_{key}"]
+    extractor_spikes = ExtractorSpikes(arrays)
+    labels = {key: arrays[f"y_{key}"] for key in ("fit", "train", "val")}
     base = {"num_weights": meta["num_weights"], "num_classes": len(meta["words"]),
             **{key: recipe[key] for key in ("learning_competition", "rewire", "score_neurons")}}
 
     rows = []
     for variant in [{}, *variants]:
-        options = {**base, **{k: v for k, v in variant.items() if k not in ("data", "epochs")}}
+        options = {**base, **{k: v for k, v in variant.items()
+                              if k not in ("data", "epochs", "spike_threshold_offset")}}
         data, epochs = variant.get("data", "train"), variant.get("epochs", 1)
+        offset = variant.get("spike_threshold_offset", 0.0)
+        spikes = {key: extractor_spikes(offset, key) for key in {data, "val"}}
+        if offset and "num_weights" not in variant:
+            options["num_weights"] = choose_num_weights(extractor_spikes(offset, "train"))
         accuracies = [validation_accuracy(spikes, labels, {**options, "seed": seed},
                                           recipe["neurons_per_class"], data, epochs)
                       for seed in track(args.seeds, description=f"variant {variant or 'recipe'}")]
-        rows.append({"variant": variant, "validation_accuracy": accuracies,
+        rows.append({"variant": variant, "num_weights": options["num_weights"],
+                     "validation_accuracy": accuracies,
                      "mean": float(np.mean(accuracies))})
 
     table = Table(title=f"Learning layer refitted offline: old classes, validation speakers, "
                         f"mask seeds {args.seeds}")
-    for column in ("variant", "per seed", "mean", "vs recipe"):
+    for column in ("variant", "num_weights", "per seed", "mean", "vs recipe"):
         table.add_column(column, justify="right")
     for row in rows:
         table.add_row(",".join(f"{k}={v}" for k, v in row["variant"].items()) or "recipe",
+                      str(row["num_weights"]),
                       " ".join(f"{100 * a:.2f}" for a in row["validation_accuracy"]),
                       f"{100 * row['mean']:.2f} %",
                       f"{100 * (row['mean'] - rows[0]['mean']):+.2f}")

@@ -83,8 +83,9 @@ class RecipeConfig:
     neurons_per_class: int = 15
     #: The extractor's spike thresholds, moved by this many standard deviations of their
     #: potentials on the training clips before the learning layer is fitted
-    #: (:func:`spikelearn.calibration.offset_spike_thresholds`; 0: as converted).
-    spike_threshold_offset: float = 0.0
+    #: (:func:`spikelearn.calibration.offset_spike_thresholds`; 0: as converted). Chosen on
+    #: validation speakers (``benchmarks/offline_fit_grid.py``, then the validation learners).
+    spike_threshold_offset: float = -0.2
     #: With the readout below, chosen on validation speakers (``benchmarks/readout_grid.py``:
     #: the best new-word accuracy of the same speaker with an old-class drop under 0.25 point).
     learning_competition: float = 0.2
@@ -749,23 +750,23 @@ def _write_demo_set(path: Path, test_set, x_test, new_corpus, config: RecipeConf
     speakers = np.unique(new_test.speakers)[: config.demo_speakers]
     keep = np.isin(new_test.speakers, speakers)
     pcm = np.round(np.clip(new_test.audio[keep], -1, 1) * 32767).astype(np.int16)
-    np.savez_compressed(
-        path,
-        old_features=x_test,
-        old_labels=test_set.labels.astype(np.int16),
-        new_audio=pcm,
-        new_labels=new_test.labels[keep].astype(np.int16),
-        new_speakers=new_test.speakers[keep].astype(np.int16),
-    )
+    _atomic_npz(path, {
+        "old_features": x_test,
+        "old_labels": test_set.labels.astype(np.int16),
+        "new_audio": pcm,
+        "new_labels": new_test.labels[keep].astype(np.int16),
+        "new_speakers": new_test.speakers[keep].astype(np.int16),
+    }, compressed=True)
 
 
-def _atomic_npz(path: Path, arrays: dict) -> None:
-    """``numpy.savez`` through a temporary file and :func:`os.replace` (never half-written)."""
+def _atomic_npz(path: Path, arrays: dict, *, compressed: bool = False) -> None:
+    """``numpy.savez`` (``savez_compressed`` if ``compressed``) through a temporary file and
+    :func:`os.replace` (never half-written)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
     try:
         with open(temporary, "wb") as file:
-            np.savez(file, **arrays)
+            (np.savez_compressed if compressed else np.savez)(file, **arrays)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)

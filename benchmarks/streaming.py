@@ -6,6 +6,9 @@ validation speakers), streams it through
 :class:`spikelearn.streaming.Stream` on one numba thread in 0.5 s chunks, and reports the
 detection rate (hit within +-0.5 s of the keyword start), false alarms per hour, latency
 (detection time minus keyword end), what the posteriors did over the missed keywords,
+the class accuracy of each keyword's own corpus clip, of its cut alone, of the clip over the
+recording's background and of the recording's window aligned like the clip, the detection
+rate per band of the keywords' SNR,
 the real-time factor (compute time / audio time) and
 the per-hop cost of streaming against re-running the full 1 s window every 20 ms: dense
 multiply-accumulates, synaptic operations (event-driven; the streaming figure scales each
@@ -40,7 +43,11 @@ from spikelearn import Model
 from spikelearn.datasets import make_corpus
 from spikelearn.datasets.audio import SAMPLE_RATE
 from spikelearn.datasets.features import FRAME_LENGTH
-from spikelearn.datasets.long_recordings import make_long_recording, score_detections
+from spikelearn.datasets.long_recordings import (
+    cut_keyword,
+    make_long_recording,
+    score_detections,
+)
 from spikelearn.streaming import HOP_SAMPLES, HOP_SECONDS, FrameExtractor, Stream
 
 RESULTS = Path(__file__).parent / "results" / "streaming.json"
@@ -133,6 +140,47 @@ def miss_breakdown(stream, recording, missed):
             "miss_peak_median": float(np.median(peaks)) if peaks else float("nan")}
 
 
+#: Bands of the keywords' SNR (their corpus clip's, speech over its own noise), dB.
+SNR_BANDS = ((5.0, 10.0), (10.0, 15.0), (15.0, 20.0), (20.0, 35.0))
+
+
+def keyword_breakdown(model, words, corpus, recording, missed):
+    """Where the misses come from, per keyword of ``recording``.
+
+    Class accuracy (``model.predict_classes``) of four one-second inputs per keyword, each
+    holding the word where its corpus clip holds it: ``clip_accuracy``, the clip itself;
+    ``cut_accuracy``, the cut the recording places (:func:`cut_keyword`) alone in silence;
+    ``clip_over_background_accuracy``, the whole clip plus the recording's background
+    under it; ``aligned_window_accuracy``, the recording's own window (the cut over the
+    background). ``detection_rate_by_snr``: the detection rate of the keywords in each
+    :data:`SNR_BANDS` band of their clip's SNR (counts in ``keywords_by_snr``)."""
+    from spikelearn.datasets import extract_features
+
+    clips = np.asarray(recording.info["clips"])
+    truth = np.array([words.index(word) for word in recording.words])
+    offsets = corpus.clip_info["offset"][clips]
+    starts = np.round(recording.starts * SAMPLE_RATE).astype(int) - offsets
+    windows = np.stack([recording.audio[s:s + SAMPLE_RATE] for s in starts])
+    full = np.asarray(corpus.audio[clips], np.float32)
+    cuts = np.zeros_like(full)
+    for k, index in enumerate(clips):
+        cut, begin = cut_keyword(full[k], int(offsets[k]), int(corpus.clip_info["length"][index]))
+        cuts[k, begin:begin + cut.size] = cut
+    inputs = {"clip": full, "cut": cuts, "clip_over_background": full + windows - cuts,
+              "aligned_window": windows}
+    figures = {f"{name}_accuracy": float(np.mean(model.predict_classes(
+        extract_features(np.clip(x, -1.0, 1.0))) == truth)) for name, x in inputs.items()}
+    snr = corpus.clip_info["snr_db"][clips]
+    hit = np.ones(len(clips), bool)
+    hit[np.asarray(missed, int)] = False
+    bands = {f"{low:g}-{high:g} dB": (snr >= low) & ((snr < high) | (high == SNR_BANDS[-1][1]))
+             for low, high in SNR_BANDS}
+    figures["detection_rate_by_snr"] = {name: float(hit[band].mean()) if band.any()
+                                        else float("nan") for name, band in bands.items()}
+    figures["keywords_by_snr"] = {name: int(band.sum()) for name, band in bands.items()}
+    return figures
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=600.0)
@@ -166,7 +214,9 @@ def main():
         detections += stream.push(recording.audio[i:i + chunk])
     seconds = time.perf_counter() - start
     scores = score_detections(detections, recording)
-    scores.update(miss_breakdown(stream, recording, scores.pop("missed_keywords")))
+    missed = scores.pop("missed_keywords")
+    scores.update(miss_breakdown(stream, recording, missed))
+    scores.update(keyword_breakdown(model, words, corpus, recording, missed))
 
     from spikelearn.datasets import extract_features
 
@@ -209,6 +259,9 @@ def main():
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key, value in figures.items():
+        if isinstance(value, dict) and key != "settings":
+            value = ", ".join(f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}"
+                              for k, v in value.items())
         if key != "settings":
             table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
     Console().print(table)

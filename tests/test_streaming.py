@@ -10,6 +10,8 @@ from spikelearn import Model
 from spikelearn.datasets import Corpus, extract_features, save_wav
 from spikelearn.datasets.long_recordings import (
     LongRecording,
+    add_background,
+    cut_keyword,
     make_long_recording,
     score_detections,
 )
@@ -336,6 +338,53 @@ def test_make_long_recording():
         make_long_recording(no_lengths)
     with pytest.raises(ValueError, match="no clip"):
         make_long_recording(_corpus(), words=["cat"])
+
+
+def test_cut_keyword_is_what_the_recording_holds():
+    corpus = _corpus()
+    clip = corpus.audio[0]
+    cut, begin = cut_keyword(clip, 2000, 4800)
+    assert begin == 1200 and cut.shape == (4800 + 1600,) and cut.dtype == np.float32
+    np.testing.assert_array_equal(cut[160:-160], clip[1360:7440])  # unfaded middle
+    ramp = np.linspace(0.0, 1.0, 160, dtype=np.float32)  # 10 ms linear fades
+    np.testing.assert_array_equal(cut[:160], clip[1200:1360] * ramp)
+    np.testing.assert_array_equal(cut[-160:], clip[7440:7600] * ramp[::-1])
+    assert not np.shares_memory(cut, clip)
+    near_edges, _ = cut_keyword(clip, 400, 15500)  # the margins stop at the clip's ends
+    assert near_edges.shape == (16000,)
+    recording = make_long_recording(corpus, duration_s=20.0, seed=3)
+    quiet = make_long_recording(corpus, duration_s=20.0, seed=3, noise_dbfs=(-300, -300))
+    for k, index in enumerate(quiet.info["clips"]):
+        offset = int(corpus.clip_info["offset"][index])
+        cut, begin = cut_keyword(corpus.audio[index], offset, 4800)
+        first = int(round(quiet.starts[k] * 16000)) - (offset - begin)
+        np.testing.assert_allclose(quiet.audio[first:first + cut.size], cut, atol=1e-6)
+    assert recording.info["clips"] == quiet.info["clips"]
+
+
+def test_add_background_is_the_recordings_background():
+    corpus = _corpus()
+    recording = make_long_recording(corpus, duration_s=20.0, seed=3)
+    background = add_background(np.zeros((20, 16000), np.float32), seed=3)
+    assert background.shape == (20, 16000) and background.dtype == np.float32
+    expected = recording.audio.copy()
+    for k, index in enumerate(recording.info["clips"]):  # take the keywords away again
+        offset = int(corpus.clip_info["offset"][index])
+        cut, begin = cut_keyword(corpus.audio[index], offset, 4800)
+        first = int(round(recording.starts[k] * 16000)) - (offset - begin)
+        expected[first:first + cut.size] -= cut
+    np.testing.assert_allclose(background.ravel(), expected, atol=1e-6)
+    levels = 20 * np.log10(np.sqrt(np.mean(np.square(background[:, 1000:15000]), axis=1)))
+    assert np.all((levels > -62) & (levels < -38))  # drawn in [-60, -40] dBFS per segment
+    clips = corpus.audio[:3]
+    noisy = add_background(clips, seed=3)
+    np.testing.assert_allclose(noisy - clips, background[:3], atol=1e-6)
+    np.testing.assert_array_equal(noisy, add_background(clips, seed=3))
+    assert not np.array_equal(noisy, add_background(clips, seed=4))
+    with pytest.raises(DataError):
+        add_background(np.zeros((2, 8000), np.float32))
+    with pytest.raises(ValueError, match="segment_s"):
+        add_background(clips, segment_s=0)
 
 
 def test_score_detections():

@@ -5,7 +5,8 @@ changing every ``segment_s`` seconds with short cross-fades) with keywords cut f
 clips placed at random times. Each keyword is cut from its clip between 50 ms before the
 word's first sample (``clip_info["offset"]``) and 50 ms after its last one
 (``clip_info["length"]`` samples later, as the generator recorded it), with 10 ms fades,
-and added on top of the background. Everything is a pure function of the seed.
+and added on top of the background (:func:`cut_keyword`). Everything is a pure function
+of the seed; :func:`add_background` puts the same background under one-second clips.
 
 :func:`score_detections` reports the detection rate (a detection of the right word whose
 start estimate lies within ``tolerance_s`` of the true start), false alarms per hour (every
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from spikelearn.datasets.audio import SAMPLE_RATE
+from spikelearn.datasets.audio import SAMPLE_RATE, check_clips
 from spikelearn.datasets.noise import NOISE_KINDS, make_noise
 
 #: Seconds of audio the spotter sees at once (a keyword stays in view this long after it ends).
@@ -106,20 +107,15 @@ def make_long_recording(corpus, *, duration_s: float = 600.0, words=None, gap_s=
         raise ValueError(f"no clip of the words {words} in split {split!r}")
     length = int(round(duration_s * SAMPLE_RATE))
     audio = _background(rng, length, segment_s, noise_dbfs)
-    margin, fade = int(MARGIN_S * SAMPLE_RATE), int(FADE_S * SAMPLE_RATE)
-    ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
     placed_words, starts, ends, clips = [], [], [], []
     position = int(rng.uniform(*gap_s) * SAMPLE_RATE)
     while True:
         index = int(rng.choice(candidates))
-        clip, offset = corpus.audio[index], int(corpus.clip_info["offset"][index])
+        offset = int(corpus.clip_info["offset"][index])
         end = offset + int(corpus.clip_info["length"][index])
-        begin, stop = max(0, offset - margin), min(clip.size, end + margin)
-        if position + stop - begin > length:
+        cut, begin = cut_keyword(corpus.audio[index], offset, end - offset)
+        if position + cut.size > length:
             break
-        cut = clip[begin:stop].copy()
-        cut[:fade] *= ramp[: cut.size]
-        cut[-fade:] *= ramp[::-1][-cut.size:]
         audio[position:position + cut.size] += cut
         placed_words.append(corpus.words[corpus.labels[index]])
         starts.append((position + offset - begin) / SAMPLE_RATE)
@@ -131,6 +127,68 @@ def make_long_recording(corpus, *, duration_s: float = 600.0, words=None, gap_s=
             "clips": clips}
     return LongRecording(np.clip(audio, -1.0, 1.0), placed_words, np.asarray(starts, float),
                          np.asarray(ends, float), info)
+
+
+def cut_keyword(clip: np.ndarray, offset: int, length: int) -> tuple[np.ndarray, int]:
+    """The part of a corpus clip that :func:`make_long_recording` places in a recording.
+
+    Parameters
+    ----------
+    clip : numpy.ndarray, float32, shape (16000,)
+    offset, length : int
+        The word's first sample in the clip and its length in samples
+        (``clip_info["offset"]`` and ``clip_info["length"]``).
+
+    Returns
+    -------
+    cut : numpy.ndarray, float32, shape (m,)
+        From :data:`MARGIN_S` before the word to :data:`MARGIN_S` after it (within the
+        clip), with linear fades of :data:`FADE_S` at both ends; a copy.
+    begin : int
+        Index of the cut's first sample in ``clip``.
+    """
+    margin, fade = int(MARGIN_S * SAMPLE_RATE), int(FADE_S * SAMPLE_RATE)
+    begin, stop = max(0, offset - margin), min(clip.size, offset + length + margin)
+    cut = np.array(clip[begin:stop], dtype=np.float32)
+    ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
+    cut[:fade] *= ramp[: cut.size]
+    cut[-fade:] *= ramp[::-1][-cut.size:]
+    return cut, begin
+
+
+def add_background(clips, *, noise_dbfs=(-60.0, -40.0), segment_s: float = 10.0,
+                   seed: int = 0) -> np.ndarray:
+    """One-second clips with the background noise of :func:`make_long_recording` added.
+
+    The clips are laid end to end over one background stream whose kind and level change
+    every ``segment_s`` seconds, as in a recording, so that a model can be scored (or
+    trained) on the recordings' noise without the streaming.
+
+    Parameters
+    ----------
+    clips : array_like, float, shape (n, 16000) or (16000,)
+    noise_dbfs : (float, float), default (-60, -40)
+        Range of the background RMS level, drawn per segment.
+    segment_s : float, default 10
+    seed : int, default 0
+
+    Returns
+    -------
+    numpy.ndarray, float32, shape (n, 16000)
+        Clipped to ``[-1, 1]``.
+
+    Raises
+    ------
+    DataError
+        Bad clips (see :func:`spikelearn.datasets.audio.check_clips`).
+    ValueError
+        If ``segment_s`` is not positive.
+    """
+    x = check_clips(clips)
+    if not segment_s > 0:
+        raise ValueError(f"segment_s must be > 0 seconds, got {segment_s!r}")
+    noise = _background(np.random.default_rng(seed), x.size, segment_s, noise_dbfs)
+    return np.clip(x + noise.reshape(x.shape), -1.0, 1.0)
 
 
 def _background(rng, length, segment_s, noise_dbfs):

@@ -54,6 +54,12 @@ def test_shipped_model_scores_above_floor_on_the_demo_set():
     assert accuracy == pytest.approx(meta["accuracy"]["learning_layer_test"], abs=1e-4)
     assert data["new_audio"].dtype == np.float32 and data["new_audio"].shape[1] == 16000
     assert set(np.unique(data["new_labels"])) == {0, 1, 2}
+    offsets, lengths = data["new_offsets"], data["new_lengths"]
+    assert offsets.shape == lengths.shape == data["new_labels"].shape
+    assert np.all(offsets >= 0) and np.all(lengths > 0) and np.all(offsets + lengths <= 16000)
+    for clip, offset, length in zip(data["new_audio"], offsets, lengths, strict=True):
+        word = clip[offset:offset + length]  # the loudest part of each clip is its word
+        assert np.abs(word).max() == np.abs(clip).max()
 
 
 def test_demo_learns_new_words_and_keeps_old_ones():

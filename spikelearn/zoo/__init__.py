@@ -238,11 +238,15 @@ def load_demo_data(name: str = "ds_cnn_kws", *, download: bool = True) -> dict[s
     dict
         ``old_features`` uint8 (n, 49, 10, 1) and ``old_labels`` (n,) for the preset classes;
         ``new_audio`` float32 (m, 16000), ``new_labels`` (m,) (index into
-        ``info(name)["new_words"]``) and ``new_speakers`` (m,) for the new words.
+        ``info(name)["new_words"]``), ``new_speakers`` (m,) for the new words, and
+        ``new_offsets`` / ``new_lengths`` (m,): each word's first sample in its clip and its
+        length in samples (as ``Corpus.clip_info["offset"]`` and ``["length"]``), when the
+        demo file has them.
     """
     with np.load(_file(name, "_demo.npz", download=download)) as data:
         arrays = {key: data[key] for key in data.files}
     arrays["new_audio"] = arrays["new_audio"].astype(np.float32) / 32767.0
-    for key in ("old_labels", "new_labels", "new_speakers"):
-        arrays[key] = arrays[key].astype(np.int64)
+    for key in ("old_labels", "new_labels", "new_speakers", "new_offsets", "new_lengths"):
+        if key in arrays:
+            arrays[key] = arrays[key].astype(np.int64)
     return arrays

@@ -742,7 +742,8 @@ def _engine_stage(quantized, out: Path, config: RecipeConfig, x_train, y_train, 
 
 
 def _write_demo_set(path: Path, test_set, x_test, new_corpus, config: RecipeConfig) -> None:
-    """Held-out material for the demo: old-class features and new-word audio (int16).
+    """Held-out material for the demo: old-class features and new-word audio (int16), with
+    each new-word clip's word offset and length in samples (for streams of them).
 
     Test speakers only; their clips were never used for training.
     """
@@ -756,6 +757,8 @@ def _write_demo_set(path: Path, test_set, x_test, new_corpus, config: RecipeConf
         "new_audio": pcm,
         "new_labels": new_test.labels[keep].astype(np.int16),
         "new_speakers": new_test.speakers[keep].astype(np.int16),
+        "new_offsets": new_test.clip_info["offset"][keep].astype(np.int32),
+        "new_lengths": new_test.clip_info["length"][keep].astype(np.int32),
     }, compressed=True)
 
 

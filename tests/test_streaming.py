@@ -352,6 +352,11 @@ def test_cut_keyword_is_what_the_recording_holds():
     assert not np.shares_memory(cut, clip)
     near_edges, _ = cut_keyword(clip, 400, 15500)  # the margins stop at the clip's ends
     assert near_edges.shape == (16000,)
+    for offset, length in ((-1, 4800), (2000, 0), (12000, 4800)):
+        with pytest.raises(ValueError, match="must lie inside"):
+            cut_keyword(clip, offset, length)
+    with pytest.raises(ValueError, match="1-D clip"):
+        cut_keyword(corpus.audio[:2], 2000, 4800)
     recording = make_long_recording(corpus, duration_s=20.0, seed=3)
     quiet = make_long_recording(corpus, duration_s=20.0, seed=3, noise_dbfs=(-300, -300))
     for k, index in enumerate(quiet.info["clips"]):

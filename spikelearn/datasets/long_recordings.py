@@ -146,7 +146,16 @@ def cut_keyword(clip: np.ndarray, offset: int, length: int) -> tuple[np.ndarray,
         clip), with linear fades of :data:`FADE_S` at both ends; a copy.
     begin : int
         Index of the cut's first sample in ``clip``.
+
+    Raises
+    ------
+    ValueError
+        If the word (``offset``, ``length``) does not lie inside ``clip``.
     """
+    clip = np.asarray(clip)
+    if clip.ndim != 1 or not (0 <= offset and 0 < length and offset + length <= clip.size):
+        raise ValueError(f"the word (offset {offset}, length {length}) must lie inside the "
+                         f"1-D clip of shape {clip.shape}")
     margin, fade = int(MARGIN_S * SAMPLE_RATE), int(FADE_S * SAMPLE_RATE)
     begin, stop = max(0, offset - margin), min(clip.size, offset + length + margin)
     cut = np.array(clip[begin:stop], dtype=np.float32)

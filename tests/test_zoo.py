@@ -168,6 +168,38 @@ def test_recipe_features_file_is_checked(tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+def test_augmented_copies_are_the_same_for_any_number_of_workers(monkeypatch):
+    from spikelearn.datasets.augment import augment
+    from spikelearn.datasets.features import extract_features
+    from spikelearn.zoo import training
+
+    monkeypatch.setattr(training, "AUGMENT_CHUNK", 3)  # 7 clips: chunks of 3, 3 and 1
+    audio = np.random.default_rng(0).normal(0, 0.1, (7, 16000)).astype(np.float32)
+    config = training.RecipeConfig(augmented_copies=2, seed=5)
+    one = training._augmented_features(audio, config, 1, progress=False)
+    two = training._augmented_features(audio, config, 2, progress=False)
+    assert one.shape == (14, 49, 10, 1) and one.dtype == np.uint8
+    np.testing.assert_array_equal(one, two)
+    # Each chunk is seeded by the recipe's seed plus its first clip's index.
+    last = extract_features(augment(audio[6:], n=2, seed=5 + 6, pitch_semitones=(-2.0, 2.0)))
+    np.testing.assert_array_equal(one[12:], last)
+
+
+def test_augmentation_workers_are_bounded_by_free_memory(monkeypatch):
+    from spikelearn.zoo import training
+
+    pages = {"SC_AVPHYS_PAGES": 1000, "SC_PAGE_SIZE": 4096}
+    monkeypatch.setattr(training.os, "sysconf", pages.__getitem__)
+    assert training._workers_memory_holds(4096 * 300) == 3
+    assert training._workers_memory_holds(4096 * 5000) == 1  # never fewer than one
+
+    def unknown(name):
+        raise ValueError(name)
+
+    monkeypatch.setattr(training.os, "sysconf", unknown)
+    assert training._workers_memory_holds(1) == 1
+
+
 def _random_qat_arrays(seed: int, n: int = 40) -> dict:
     """Random features and labels of the fit, train and validation splits."""
     rng = np.random.default_rng(seed)

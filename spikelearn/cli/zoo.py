@@ -149,7 +149,10 @@ def zoo_train_command(
         None, help="Features file of the 'features' and 'keras' stages "
                    "(default: OUTPUT/NAME_features.npz)."),
     cache_dir: str = CACHE_OPTION,
-    workers: int = typer.Option(None, min=1, help="Corpus worker processes (default: all CPUs)."),
+    workers: int = typer.Option(
+        None, min=1, help="Worker processes of the corpus and of the augmented copies "
+                          "(default: all CPUs; the copies take about 6 GB each and run in "
+                          "no more than the free memory holds)."),
     json_output: bool = JSON_OPTION,
     quiet: bool = QUIET_OPTION,
 ) -> None:

@@ -280,7 +280,8 @@ def _cpu_count():
         return os.cpu_count() or 1
 
 
-def _progress_bar(enabled):
+def _progress_bar(enabled, unit="speakers"):
+    """A rich bar counting ``unit`` with elapsed and remaining time."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -294,7 +295,7 @@ def _progress_bar(enabled):
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("speakers"),
+        TextColumn(unit),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         disable=not enabled,

@@ -17,6 +17,7 @@ features (corpus and MFCC), Keras (float training and QAT, any Keras backend) an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -290,7 +291,9 @@ FEATURE_ARRAYS = ("x_fit", "y_fit", "x_train", "y_train", "x_val", "y_val", "x_t
 
 def recipe_features(config: RecipeConfig | None = None, *, cache_dir=None, workers=None,
                     progress: bool = True) -> dict:
-    """The recipe's features: corpus -> MFCC, plus augmented copies of the training clips.
+    """The recipe's features: corpus -> MFCC, plus augmented copies of the training clips
+    (made in up to ``workers`` processes, default every CPU, as many as the free memory
+    holds at about 6 GB each; the same bytes for any number).
 
     Returns
     -------
@@ -299,8 +302,6 @@ def recipe_features(config: RecipeConfig | None = None, *, cache_dir=None, worke
         trains on); ``x_train, y_train``: the training clips alone; ``x_val, y_val`` and
         ``x_test, y_test``. Features are ``uint8 (n, 49, 10, 1)``, labels ``int64 (n,)``.
     """
-    from spikelearn.datasets.augment import augment
-
     config = config or RecipeConfig()
     corpus, _ = _corpora(config, cache_dir, workers, progress)
     train_set = corpus.get_split("train")
@@ -309,20 +310,66 @@ def recipe_features(config: RecipeConfig | None = None, *, cache_dir=None, worke
     x_train, y_train = _features(train_set.audio), train_set.labels
     x_fit, y_fit = x_train, y_train
     if config.augmented_copies:
-        # In chunks: augmentation works on whole batches and would hold several GB at once.
-        chunk = 2000
-        shift = config.pitch_semitones
-        pitch = (-shift, shift) if shift else None
-        extra = [_features(augment(train_set.audio[start:start + chunk],
-                                   n=config.augmented_copies, seed=config.seed + start,
-                                   pitch_semitones=pitch))
-                 for start in range(0, len(y_train), chunk)]
-        x_fit = np.concatenate([x_train, *extra])
+        extra = _augmented_features(train_set.audio, config, workers, progress)
+        x_fit = np.concatenate([x_train, extra])
         y_fit = np.concatenate([y_train, np.repeat(y_train, config.augmented_copies)])
     order = np.random.default_rng(config.seed).permutation(len(y_fit))
     arrays = (x_fit[order], y_fit[order], x_train, y_train, _features(val_set.audio),
               val_set.labels, _features(test_set.audio), test_set.labels)
     return dict(zip(FEATURE_ARRAYS, arrays, strict=True))
+
+
+#: Clips augmented at once by :func:`_augmented_features` (augmentation holds whole batches;
+#: each chunk is seeded by its first clip's index, so this also fixes the recipe's copies).
+AUGMENT_CHUNK = 2000
+#: Peak memory of augmenting one clip once, bytes (a chunk of 2,000 clips x 4 copies peaked
+#: at 6.1 GB resident in its process); bounds the number of augmentation workers.
+AUGMENT_BYTES_PER_COPY = 760_000
+
+
+def _augment_chunk(audio: np.ndarray, copies: int, seed: int, pitch) -> np.ndarray:
+    """MFCC ``uint8 (len(audio) * copies, 49, 10, 1)`` of augmented copies of one chunk."""
+    from spikelearn.datasets.augment import augment
+
+    return _features(augment(audio, n=copies, seed=seed, pitch_semitones=pitch))
+
+
+def _augmented_features(audio: np.ndarray, config: RecipeConfig, workers, progress: bool):
+    """MFCC of ``config.augmented_copies`` augmented copies of every clip of ``audio``
+    ``float32 (n, 16000)``, clip-major, chunk after chunk; the chunks run in up to
+    ``workers`` processes (default: every CPU), no more than the free memory holds, and
+    give the same bytes for any number of them."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from spikelearn.datasets.synthetic import _cpu_count, _progress_bar
+
+    shift = config.pitch_semitones
+    pitch = (-shift, shift) if shift else None
+    starts = range(0, len(audio), AUGMENT_CHUNK)
+    jobs = [(audio[start:start + AUGMENT_CHUNK], config.augmented_copies, config.seed + start,
+             pitch) for start in starts]
+    workers = min(workers or _cpu_count(), len(jobs),
+                  _workers_memory_holds(AUGMENT_CHUNK * config.augmented_copies
+                                        * AUGMENT_BYTES_PER_COPY))
+    bar = _progress_bar(progress, f"chunks of {AUGMENT_CHUNK} clips")
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    chunks = []
+    with bar, pool or contextlib.nullcontext():
+        task = bar.add_task(f"augmented copies x{config.augmented_copies}", total=len(jobs))
+        for chunk in (pool.map if pool else map)(_augment_chunk, *zip(*jobs, strict=True)):
+            chunks.append(chunk)
+            bar.advance(task)
+    return np.concatenate(chunks)
+
+
+def _workers_memory_holds(bytes_each: int) -> int:
+    """How many processes of ``bytes_each`` peak memory the free memory holds (at least 1;
+    1 where the system does not tell)."""
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1
+    return max(1, int(free // bytes_each))
 
 
 def save_features(path: str | os.PathLike, features: dict, config: RecipeConfig) -> None:
@@ -371,7 +418,8 @@ def train(out_dir: str | os.PathLike, config: RecipeConfig | None = None, *,
         Sizes, epochs and seed (defaults: the shipped model's recipe; for the ``"engine"``
         stage: the recipe recorded in ``ds_cnn_kws.json``).
     cache_dir, workers :
-        Passed to :func:`spikelearn.datasets.make_corpus`.
+        Passed to :func:`spikelearn.datasets.make_corpus`; ``workers`` also bounds the
+        processes that make the augmented copies (see :func:`recipe_features`).
     progress : bool
         Show rich progress bars.
     stage : {"all", "features", "keras", "engine"}

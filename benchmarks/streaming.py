@@ -44,8 +44,8 @@ from spikelearn.datasets import make_corpus
 from spikelearn.datasets.audio import SAMPLE_RATE
 from spikelearn.datasets.features import FRAME_LENGTH
 from spikelearn.datasets.long_recordings import (
-    cut_keyword,
     make_long_recording,
+    place_cuts,
     score_detections,
 )
 from spikelearn.streaming import HOP_SAMPLES, HOP_SECONDS, FrameExtractor, Stream
@@ -162,10 +162,7 @@ def keyword_breakdown(model, words, corpus, recording, missed):
     starts = np.round(recording.starts * SAMPLE_RATE).astype(int) - offsets
     windows = np.stack([recording.audio[s:s + SAMPLE_RATE] for s in starts])
     full = np.asarray(corpus.audio[clips], np.float32)
-    cuts = np.zeros_like(full)
-    for k, index in enumerate(clips):
-        cut, begin = cut_keyword(full[k], int(offsets[k]), int(corpus.clip_info["length"][index]))
-        cuts[k, begin:begin + cut.size] = cut
+    cuts = place_cuts(full, offsets, corpus.clip_info["length"][clips])
     inputs = {"clip": full, "cut": cuts, "clip_over_background": full + windows - cuts,
               "aligned_window": windows}
     figures = {f"{name}_accuracy": float(np.mean(model.predict_classes(

@@ -372,7 +372,7 @@ def test_zoo_train_passes_the_recipe_settings(monkeypatch, tmp_path):
                     "--float-epochs", "1", "--qat-epochs", "2", "--qat-learning-rate", "2e-3",
                     "--seed", "4", "--distillation-weight", "0.5", "--weight-average", "0.99",
                     "--no-bn-reestimation", "--qat-runs", "3", "--equalize",
-                    "--weight-clip", "mse", "--json")
+                    "--weight-clip", "mse", "--filters", "96", "--json")
     assert result.exit_code == 0, result.output
     (out_dir, config, options), = calls
     assert out_dir == tmp_path / "zoo" and options["progress"] is False
@@ -380,7 +380,8 @@ def test_zoo_train_passes_the_recipe_settings(monkeypatch, tmp_path):
                                            qat_learning_rate=2e-3, seed=4,
                                            distillation_weight=0.5, qat_weight_average=0.99,
                                            qat_bn_reestimation=False, qat_runs=3,
-                                           qat_equalization=True, qat_weight_clip="mse")
+                                           qat_equalization=True, qat_weight_clip="mse",
+                                           filters=96)
     assert json.loads(result.output)["figures"]["accuracy"]["converted_engine_test"] == 0.5
     assert options["stage"] == "all" and options["features"] is None
     # A lone engine stage reads the recorded recipe; a features stage reports its sizes.

@@ -13,6 +13,7 @@ from spikelearn.datasets.long_recordings import (
     add_background,
     cut_keyword,
     make_long_recording,
+    place_cuts,
     score_detections,
 )
 from spikelearn.errors import DataError, MissingDependencyError
@@ -365,6 +366,21 @@ def test_cut_keyword_is_what_the_recording_holds():
         first = int(round(quiet.starts[k] * 16000)) - (offset - begin)
         np.testing.assert_allclose(quiet.audio[first:first + cut.size], cut, atol=1e-6)
     assert recording.info["clips"] == quiet.info["clips"]
+
+
+def test_place_cuts_puts_each_cut_where_its_clip_has_it():
+    clips = np.random.default_rng(0).normal(0, 0.1, (3, 16000)).astype(np.float32)
+    placed = place_cuts(clips, [2000, -1, 400], [4800, 0, 15500])
+    assert placed.shape == (3, 16000) and placed.dtype == np.float32
+    cut, begin = cut_keyword(clips[0], 2000, 4800)
+    np.testing.assert_array_equal(placed[0, begin:begin + cut.size], cut)
+    assert not placed[0, :begin].any() and not placed[0, begin + cut.size:].any()
+    np.testing.assert_array_equal(placed[1], clips[1])  # no word: kept whole
+    np.testing.assert_array_equal(placed[2], cut_keyword(clips[2], 400, 15500)[0])
+    with pytest.raises(ValueError, match="one offset and one length per clip"):
+        place_cuts(clips, [2000, 2000], [4800, 4800, 4800])
+    with pytest.raises(ValueError, match="must lie inside"):
+        place_cuts(clips, [2000, 12000, 0], [4800, 4800, 4800])
 
 
 def test_add_background_is_the_recordings_background():

@@ -86,8 +86,10 @@ def test_recipe_end_to_end_at_tiny_scale(tmp_path):
     from spikelearn.zoo.training import RecipeConfig, rebuild_engine, train
 
     config = RecipeConfig(num_speakers=6, repetitions=1, new_word_repetitions=5, float_epochs=1,
-                          qat_epochs=1, neurons_per_class=2, score_neurons=2, demo_speakers=1)
+                          qat_epochs=1, neurons_per_class=2, score_neurons=2, demo_speakers=1,
+                          filters=16)
     figures = train(tmp_path, config, cache_dir=tmp_path / "data", progress=False)
+    assert Model(tmp_path / "ds_cnn_kws.slm").layers[1].output_shape[-1] == 16  # the width
     # The same recipe again, stage by stage (as the shipped model was made).
     again = tmp_path / "again"
     features = train(again, config, cache_dir=tmp_path / "data", progress=False,
@@ -468,7 +470,8 @@ def test_batch_norm_reestimation_averages_the_batch_statistics():
     ("distillation_weight", 1.5), ("distillation_temperature", 0.0),
     ("qat_frozen_bn_epochs", -1), ("qat_weight_average", 1.0), ("qat_weight_average", -0.1),
     ("qat_runs", 0), ("qat_runs", 1.5), ("qat_runs", True), ("qat_weight_clip", "minmax"),
-    ("spike_threshold_offset", float("nan")), ("spike_threshold_offset", "-0.2")])
+    ("spike_threshold_offset", float("nan")), ("spike_threshold_offset", "-0.2"),
+    ("filters", 0), ("filters", 1.5), ("filters", True)])
 def test_recipe_config_refuses_bad_settings(field, value):
     from spikelearn.zoo.training import RecipeConfig
 

@@ -140,6 +140,8 @@ def zoo_train_command(
     augmented_copies: int = typer.Option(
         None, min=0, help="Augmented copies of every training clip "
                           f"(default {DEFAULTS.augmented_copies})."),
+    filters: int = typer.Option(
+        None, min=1, help=f"Channels of every convolution (default {DEFAULTS.filters})."),
     stage: str = typer.Option(
         "all", help="Run one stage: 'features' (corpus and MFCCs, writes NAME_features.npz; "
                     "needs espeak-ng), 'keras' (float training and QAT from that file; any "
@@ -182,7 +184,7 @@ def zoo_train_command(
                 "qat_weight_average": weight_average,
                 "qat_bn_reestimation": bn_reestimation, "qat_runs": qat_runs,
                 "qat_equalization": equalize, "qat_weight_clip": weight_clip and weight_clip.value,
-                "augmented_copies": augmented_copies}
+                "augmented_copies": augmented_copies, "filters": filters}
     given = {key: value for key, value in settings.items() if value is not None}
     # The engine stage reads the recorded recipe unless settings are given.
     config = None if stage == "engine" and not given else RecipeConfig(**given)

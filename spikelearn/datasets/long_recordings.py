@@ -5,8 +5,9 @@ changing every ``segment_s`` seconds with short cross-fades) with keywords cut f
 clips placed at random times. Each keyword is cut from its clip between 50 ms before the
 word's first sample (``clip_info["offset"]``) and 50 ms after its last one
 (``clip_info["length"]`` samples later, as the generator recorded it), with 10 ms fades,
-and added on top of the background (:func:`cut_keyword`). Everything is a pure function
-of the seed; :func:`add_background` puts the same background under one-second clips.
+and added on top of the background (:func:`cut_keyword`; :func:`place_cuts` keeps each
+cut at its place in a second). Everything is a pure function of the seed;
+:func:`add_background` puts the same background under one-second clips.
 
 :func:`score_detections` reports the detection rate (a detection of the right word whose
 start estimate lies within ``tolerance_s`` of the true start), false alarms per hour (every
@@ -163,6 +164,44 @@ def cut_keyword(clip: np.ndarray, offset: int, length: int) -> tuple[np.ndarray,
     cut[:fade] *= ramp[: cut.size]
     cut[-fade:] *= ramp[::-1][-cut.size:]
     return cut, begin
+
+
+def place_cuts(clips, offsets, lengths) -> np.ndarray:
+    """Each clip's :func:`cut_keyword` at its place in an otherwise silent second.
+
+    This is what a recording's window holds of a keyword, before the background.
+
+    Parameters
+    ----------
+    clips : array_like, float, shape (n, 16000)
+    offsets, lengths : array_like, int, shape (n,)
+        ``clip_info["offset"]`` and ``clip_info["length"]`` of the clips; a negative
+        offset (no word, as in ``_silence_`` clips) keeps the clip whole.
+
+    Returns
+    -------
+    numpy.ndarray, float32, shape (n, 16000)
+
+    Raises
+    ------
+    DataError
+        Bad clips (see :func:`spikelearn.datasets.audio.check_clips`).
+    ValueError
+        ``offsets`` or ``lengths`` not one per clip, or a word outside its clip.
+    """
+    x = check_clips(clips)
+    offsets, lengths = np.asarray(offsets).ravel(), np.asarray(lengths).ravel()
+    if offsets.size != len(x) or lengths.size != len(x):
+        raise ValueError(f"need one offset and one length per clip ({len(x)}), got "
+                         f"{offsets.size} and {lengths.size}")
+    out = np.zeros(x.shape, np.float32)
+    for i, (offset, length) in enumerate(zip(offsets.tolist(), lengths.tolist(), strict=True)):
+        if offset < 0:
+            out[i] = x[i]
+            continue
+        cut, begin = cut_keyword(x[i], offset, length)
+        out[i, begin:begin + cut.size] = cut
+    return out
 
 
 def add_background(clips, *, noise_dbfs=(-60.0, -40.0), segment_s: float = 10.0,

@@ -48,6 +48,8 @@ class RecipeConfig:
     augmented_copies: int = 4
     #: Augmented copies get a random pitch shift within +-this many semitones (0: none).
     pitch_semitones: float = 2.0
+    #: Channels of every convolution of the DS-CNN (its width).
+    filters: int = 64
     float_epochs: int = 35
     qat_epochs: int = 20
     batch_size: int = 256
@@ -105,6 +107,9 @@ class RecipeConfig:
         if not self.distillation_temperature > 0:
             raise ValueError(f"distillation_temperature must be > 0, "
                              f"got {self.distillation_temperature}")
+        if isinstance(self.filters, bool) or not isinstance(self.filters, int) \
+                or self.filters < 1:
+            raise ValueError(f"filters must be an integer >= 1, got {self.filters!r}")
         if self.qat_frozen_bn_epochs < 0:
             raise ValueError(f"qat_frozen_bn_epochs must be >= 0, "
                              f"got {self.qat_frozen_bn_epochs}")
@@ -477,7 +482,7 @@ def train_float(config: RecipeConfig, arrays: dict, progress) -> tuple:
     Parameters
     ----------
     config : RecipeConfig
-        ``float_epochs``, ``learning_rate``, ``batch_size``.
+        ``filters``, ``float_epochs``, ``learning_rate``, ``batch_size``.
     arrays : dict
         :func:`recipe_features`.
     progress : rich.progress.Progress
@@ -491,7 +496,7 @@ def train_float(config: RecipeConfig, arrays: dict, progress) -> tuple:
     """
     from spikelearn.zoo.ds_cnn_kws import build_float_model
 
-    model = build_float_model(len(_preset_words()))
+    model = build_float_model(len(_preset_words()), filters=config.filters)
     history = _train_keras(
         model, arrays["x_fit"], arrays["y_fit"], arrays["x_val"], arrays["y_val"],
         epochs=config.float_epochs, learning_rate=config.learning_rate,

@@ -27,11 +27,13 @@ zoo model was trained with). Prints a rich table and writes JSON::
     python benchmarks/edge_learning.py [--speakers N] [--shots 4] [--augmentations 40]
                                        [--option rewire=sample ...] [--score-neurons K]
                                        [--new-class-bonus B]
-                                       [--split {test,validation}]
+                                       [--split {test,validation}] [--model PATH]
 
 ``--score-neurons`` and ``--new-class-bonus`` change only the class readout of the loaded
 learning layer (no re-fit). ``--split validation`` takes learners and scores from the
-validation speakers: choose settings there, report them on ``test``.
+validation speakers: choose settings there, report them on ``test``. ``--model`` takes
+another ``ds_cnn_kws.slm`` of the recipe (``spikelearn zoo train ds_cnn_kws -o DIR``), with
+the ``ds_cnn_kws.json`` written beside it.
 """
 
 from __future__ import annotations
@@ -80,17 +82,21 @@ def main() -> None:
     parser.add_argument("--split", choices=("test", "validation"), default="test",
                         help="speakers to learn from and score on (choose settings on "
                              "validation, report test)")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="a ds_cnn_kws.slm of the recipe, its .json beside it "
+                             "(default: the zoo's)")
     args = parser.parse_args()
     console = Console()
     options = dict(_parse_option(text) for text in args.option)
 
-    meta = zoo.info("ds_cnn_kws")
+    meta = zoo.info("ds_cnn_kws") if args.model is None else \
+        json.loads(args.model.with_suffix(".json").read_text())
     old, new, train = recipe_splits(meta, args.split)
     x_old, y_old = extract_features(old.audio), old.labels
     x_train, y_train = extract_features(train.audio), train.labels
     x_new = extract_features(new.audio)
 
-    base = zoo.load("ds_cnn_kws")
+    base = zoo.load("ds_cnn_kws") if args.model is None else Model(args.model)
     learning_layer_accuracy = meta["accuracy"]["learning_layer_test"]
     if options:
         base = _refit(base, meta, options, x_train, y_train)
@@ -98,7 +104,7 @@ def main() -> None:
         base.score_neurons = args.score_neurons
     if args.new_class_bonus is not None:
         base.new_class_bonus = args.new_class_bonus
-    if options or args.score_neurons is not None or args.split != "test":
+    if options or args.score_neurons is not None or args.split != "test" or args.model:
         learning_layer_accuracy = base.evaluate(x_old, y_old)
     saved = Path(tempfile.mkdtemp()) / "edge_learning_base.slm"
     base.save(saved)
@@ -171,6 +177,7 @@ def main() -> None:
         "learning_layer": learning_layer_accuracy,
         "options": options,
         "split": args.split,
+        "model": str(args.model) if args.model else "zoo ds_cnn_kws",
         "score_neurons": base.score_neurons,
         "new_class_bonus": base.new_class_bonus,
         "offline_fit_samples_per_s": offline_rate,

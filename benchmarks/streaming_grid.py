@@ -6,7 +6,11 @@ equals ``model.forward`` on its window) and then, for every ``--temperature`` x
 ``--smoothing`` x ``--threshold``, applies that :class:`spikelearn.streaming.Stream`'s
 posteriors, smoothing, threshold and refractory period to the same class scores and scores
 the detections (hit within +-0.5 s of the keyword start). Marks the highest detection rate
-with at most as many false alarms as the current defaults (fewer false alarms on a tie).
+with at most as many false alarms as the current defaults (``best``; fewer false alarms on a
+tie) and the highest with at most ``--max-false-alarms-per-hour`` (``budget``; by default 1,
+the operating point of the streaming target: 95 % of keywords at one false alarm per hour).
+A setting picked on a recording is an oracle choice for that recording: pick it on the
+validation speakers, then pass it alone (one value per option) on the test speakers.
 
 Run::
 
@@ -14,6 +18,7 @@ Run::
                                         [--split {validation,test}]
                                         [--temperature 0.5 0.75 1 ...] [--smoothing ...]
                                         [--threshold ...]
+                                        [--max-false-alarms-per-hour 1]
 
 Writes ``benchmarks/results/streaming_grid.json`` and prints a rich table.
 """
@@ -54,6 +59,23 @@ def detections_per_setting(model, words, recording, settings):
     return rows
 
 
+def best_row(rows, max_false_alarms):
+    """The row with the highest detection rate among those with at most
+    ``max_false_alarms`` false alarms (fewer false alarms on a tie), or None."""
+    allowed = [row for row in rows if row["false_alarms"] <= max_false_alarms]
+    return max(allowed, key=lambda row: (row["detection_rate"], -row["false_alarms"]),
+               default=None)
+
+
+def describe(row):
+    """One line for a grid row, or for no row."""
+    if row is None:
+        return "no setting of the grid"
+    return (f"temperature {row['temperature']:g}, smoothing {row['smoothing']:g} s, threshold "
+            f"{row['threshold']:g}: {100 * row['detection_rate']:.2f} % at "
+            f"{row['false_alarms']} false alarms ({row['false_alarms_per_hour']:.3g} per hour)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=1800.0)
@@ -64,7 +86,11 @@ def main():
     parser.add_argument("--smoothing", type=float, nargs="+",
                         default=[0.3, 0.4, 0.5, 0.6, 0.7])
     parser.add_argument("--threshold", type=float, nargs="+", default=[0.6, 0.7, 0.8, 0.9])
+    parser.add_argument("--max-false-alarms-per-hour", type=float, default=1.0,
+                        help="false-alarm budget of the 'budget' mark (default 1, the target)")
     args = parser.parse_args()
+    if not args.max_false_alarms_per_hour >= 0:
+        parser.error("--max-false-alarms-per-hour must be >= 0")
     model, words = load_model(args.model)
     corpus = recipe_corpus()
     keywords = [w for w in words if w != "_silence_" and w in corpus.words]
@@ -75,8 +101,8 @@ def main():
                       | {defaults})
     rows = detections_per_setting(model, words, recording, settings)
     default_row = rows[settings.index(defaults)]
-    allowed = [row for row in rows if row["false_alarms"] <= default_row["false_alarms"]]
-    best = max(allowed, key=lambda row: (row["detection_rate"], -row["false_alarms"]))
+    best = best_row(rows, default_row["false_alarms"])
+    budget = best_row(rows, args.max_false_alarms_per_hour * recording.duration_s / 3600.0)
 
     table = Table(title=f"Stream settings, {args.split} speakers, {args.duration:.0f} s, "
                         f"{default_row['keywords']} keywords (exact network)")
@@ -84,8 +110,8 @@ def main():
                    "false alarms", "per hour", ""):
         table.add_column(column, justify="right")
     for row in rows:
-        mark = " ".join(m for m, on in (("default", row is default_row), ("best", row is best))
-                        if on)
+        mark = " ".join(m for m, on in (("default", row is default_row), ("best", row is best),
+                                        ("budget", row is budget)) if on)
         table.add_row(f"{row['temperature']:g}", f"{row['smoothing']:g}",
                       f"{row['threshold']:g}", f"{100 * row['detection_rate']:.2f} %",
                       str(row["false_alarms"]), f"{row['false_alarms_per_hour']:.3g}", mark)
@@ -93,10 +119,11 @@ def main():
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"split": args.split, "duration_s": args.duration,
                                    "seed": args.seed, "default": default_row, "best": best,
-                                   "rows": rows}, indent=2) + "\n")
-    print(f"best with at most the defaults' false alarms: temperature {best['temperature']:g}, "
-          f"smoothing {best['smoothing']:g} s, threshold {best['threshold']:g}: "
-          f"{100 * best['detection_rate']:.2f} % at {best['false_alarms']} false alarms")
+                                   "max_false_alarms_per_hour": args.max_false_alarms_per_hour,
+                                   "budget": budget, "rows": rows}, indent=2) + "\n")
+    print(f"best with at most the defaults' false alarms: {describe(best)}")
+    print(f"best with at most {args.max_false_alarms_per_hour:g} false alarms per hour: "
+          f"{describe(budget)}")
     print(f"wrote {RESULTS}")
 
 

@@ -429,6 +429,29 @@ def test_score_detections():
     assert np.isnan(score_detections([], recording)["latency_s"])
 
 
+def test_score_detections_matches_every_pair():
+    # The search near each detection pairs exactly as testing every keyword would.
+    rng = np.random.default_rng(0)
+    starts = np.sort(rng.uniform(0, 300, 200))
+    words = [str(w) for w in rng.integers(0, 3, 200)]
+    recording = LongRecording(np.zeros(16000 * 301, np.float32), words, starts, starts + 0.5)
+    times = np.concatenate([starts[rng.integers(0, 200, 300)] + rng.uniform(-0.6, 0.6, 300),
+                            starts[:20] + 0.5, starts[20:40] - 0.5])
+    detections = [Detection(0, str(rng.integers(0, 3)), t, 0.9, t + 0.8) for t in times]
+    pairs = sorted((abs(det.time_s - start), d, k) for d, det in enumerate(detections)
+                   for k, (word, start) in enumerate(zip(words, starts, strict=True))
+                   if det.word == word and abs(det.time_s - start) <= 0.5)
+    matched_d, matched_k = set(), set()
+    for _, d, k in pairs:
+        if d not in matched_d and k not in matched_k:
+            matched_d.add(d)
+            matched_k.add(k)
+    result = score_detections(detections, recording)
+    assert 0 < result["hits"] == len(matched_k) < len(words)
+    assert result["missed_keywords"] == sorted(set(range(len(words))) - matched_k)
+    assert result["false_alarms"] == len(detections) - len(matched_d)
+
+
 def test_stream_scores_follow_the_model_readout():
     from spikelearn.learning import Competitive
     from spikelearn.learning.scores import class_scores

@@ -282,11 +282,15 @@ def score_detections(detections, recording: LongRecording, *, tolerance_s: float
         hits of detection time minus keyword end; NaN without hits), ``latency_max_s``,
         ``duration_s``.
     """
+    starts = np.asarray(recording.starts, float)
+    order = np.argsort(starts, kind="stable")
+    near = tolerance_s + 1e-6  # a wider search; the test below is exact
     pairs = []
     for d, det in enumerate(detections):
-        for k, (word, start) in enumerate(zip(recording.words, recording.starts, strict=True)):
-            error = abs(det.time_s - start)
-            if det.word == word and error <= tolerance_s:
+        first, last = np.searchsorted(starts[order], [det.time_s - near, det.time_s + near])
+        for k in sorted(order[first:last].tolist()):
+            error = abs(det.time_s - starts[k])
+            if det.word == recording.words[k] and error <= tolerance_s:
                 pairs.append((error, d, k))
     matched_d, matched_k, latencies = set(), set(), []
     for _, d, k in sorted(pairs):

@@ -341,6 +341,26 @@ def test_make_long_recording():
         make_long_recording(_corpus(), words=["cat"])
 
 
+
+def test_long_recording_only_keeps_the_events_of_some_words():
+    recording = make_long_recording(_corpus(), duration_s=20.0, seed=3)
+    yes = recording.only(["yes"])
+    kept = [k for k, word in enumerate(recording.words) if word == "yes"]
+    assert 0 < len(kept) < len(recording.words) and yes.words == ["yes"] * len(kept)
+    assert yes.audio is recording.audio
+    np.testing.assert_array_equal(yes.starts, recording.starts[kept])
+    np.testing.assert_array_equal(yes.ends, recording.ends[kept])
+    assert yes.info["clips"] == [recording.info["clips"][k] for k in kept]
+    assert yes.info["keywords"] == ["yes"] and "keywords" not in recording.info
+    # a detection of a word that is no longer a keyword is a false alarm away from keywords
+    k = recording.words.index("no")
+    detection = Detection(1, "no", recording.starts[k], 0.9, recording.ends[k])
+    assert score_detections([detection], recording)["hits"] == 1
+    scored = score_detections([detection], yes)
+    assert scored["hits"] == 0 and scored["background_false_alarms"] == 1
+    with pytest.raises(ValueError, match=r"no event of \['cat'\]"):
+        recording.only(["yes", "cat"])
+
 def test_cut_keyword_is_what_the_recording_holds():
     corpus = _corpus()
     clip = corpus.audio[0]

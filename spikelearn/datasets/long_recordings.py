@@ -58,6 +58,40 @@ class LongRecording:
         """Length in seconds."""
         return self.audio.size / SAMPLE_RATE
 
+    def only(self, words) -> LongRecording:
+        """The same audio with only the events of ``words`` as keywords to detect.
+
+        The other words stay in the audio as speech that is not a keyword: scored with
+        :func:`score_detections`, a detection during one of them is a false alarm away from
+        every keyword.
+
+        Parameters
+        ----------
+        words : sequence of str
+            Words of the recording to keep as keywords.
+
+        Returns
+        -------
+        LongRecording
+            Shares ``audio``; ``info["clips"]``, when present, keeps the kept events' clips
+            and ``info["keywords"]`` lists ``words``.
+
+        Raises
+        ------
+        ValueError
+            If a word of ``words`` has no event in the recording.
+        """
+        words = list(words)
+        absent = sorted(set(words) - set(self.words))
+        if absent:
+            raise ValueError(f"no event of {absent} in the recording")
+        keep = np.flatnonzero(np.isin(self.words, words))
+        info = {**self.info, "keywords": words}
+        if "clips" in info:
+            info["clips"] = [info["clips"][k] for k in keep]
+        return LongRecording(self.audio, [self.words[k] for k in keep], self.starts[keep],
+                             self.ends[keep], info)
+
 
 def make_long_recording(corpus, *, duration_s: float = 600.0, words=None, gap_s=(1.0, 4.0),
                         noise_dbfs=(-60.0, -40.0), segment_s: float = 10.0, split="test",

@@ -10,9 +10,9 @@ features``):
 - ``recipe``: 64 filters, the recipe's training samples;
 - ``wide``: ``--wide-filters`` filters, the same samples;
 - ``recording_copies``: 64 filters, the recipe's samples plus one copy of the training clips
-  as a recording holds them (the word's cut at its place,
-  :func:`~spikelearn.datasets.long_recordings.place_cuts`, over the recordings' background,
-  :func:`~spikelearn.datasets.long_recordings.add_background`).
+  as a recording holds them (the word's cut at its place over the recordings' background,
+  :func:`~spikelearn.datasets.long_recordings.as_recorded`; what the recipe's
+  ``recording_copies`` adds).
 
 Scores, float Keras accuracy on the validation speakers: the clips as they are, the clips
 with the recordings' background added, and the cut over the background (what a recording's
@@ -40,9 +40,10 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 from streaming import recipe_corpus
-from streaming_learning import CHUNK, noisy_features
+from streaming_learning import noisy_features
 
-from spikelearn.datasets.long_recordings import place_cuts
+from spikelearn.datasets import extract_features
+from spikelearn.datasets.long_recordings import as_recorded
 
 RESULTS = Path(__file__).parent / "results" / "extractor_variants.json"
 VARIANTS = ("recipe", "wide", "recording_copies")
@@ -50,11 +51,8 @@ VARIANTS = ("recipe", "wide", "recording_copies")
 
 def recording_features(split, seed):
     """MFCCs of the clips of ``split`` as a recording holds them: cut, over background."""
-    cuts = np.concatenate([place_cuts(split.audio[start:start + CHUNK],
-                                      split.clip_info["offset"][start:start + CHUNK],
-                                      split.clip_info["length"][start:start + CHUNK])
-                           for start in range(0, len(split.audio), CHUNK)])
-    return noisy_features(cuts, seed)
+    return extract_features(as_recorded(split.audio, split.clip_info["offset"],
+                                        split.clip_info["length"], seed=seed))
 
 
 def main():

@@ -11,6 +11,7 @@ from spikelearn.datasets import Corpus, extract_features, save_wav
 from spikelearn.datasets.long_recordings import (
     LongRecording,
     add_background,
+    as_recorded,
     cut_keyword,
     make_long_recording,
     place_cuts,
@@ -402,6 +403,24 @@ def test_place_cuts_puts_each_cut_where_its_clip_has_it():
     with pytest.raises(ValueError, match="must lie inside"):
         place_cuts(clips, [2000, 12000, 0], [4800, 4800, 4800])
 
+
+
+def test_as_recorded_is_each_cut_over_the_background_chunk_by_chunk(monkeypatch):
+    from spikelearn.datasets import long_recordings
+
+    monkeypatch.setattr(long_recordings, "RECORDED_CHUNK", 2)  # chunks of clips 0-1 and 2
+    clips = np.random.default_rng(0).normal(0, 0.1, (3, 16000)).astype(np.float32)
+    offsets, lengths = [2000, -1, 400], [4800, 0, 15500]
+    recorded = as_recorded(clips, offsets, lengths, seed=7)
+    assert recorded.shape == (3, 16000) and recorded.dtype == np.float32
+    placed = place_cuts(clips, offsets, lengths)
+    np.testing.assert_array_equal(recorded[:2], add_background(placed[:2], seed=7))
+    np.testing.assert_array_equal(recorded[2:], add_background(placed[2:], seed=9))
+    assert not np.array_equal(recorded, as_recorded(clips, offsets, lengths, seed=8))
+    with pytest.raises(ValueError, match="one offset and one length per clip"):
+        as_recorded(clips, offsets[:2], lengths[:2])
+    with pytest.raises(DataError):
+        as_recorded(clips[:, :8000], offsets, lengths)
 
 def test_add_background_is_the_recordings_background():
     corpus = _corpus()

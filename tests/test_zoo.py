@@ -146,7 +146,13 @@ def test_recipe_end_to_end_at_tiny_scale(tmp_path):
 
 
 def test_recipe_features_file_is_checked(tmp_path):
-    from spikelearn.zoo.training import FEATURE_ARRAYS, RecipeConfig, load_features, save_features
+    from spikelearn.zoo.training import (
+        FEATURE_ARRAYS,
+        FEATURE_FIELDS,
+        RecipeConfig,
+        load_features,
+        save_features,
+    )
 
     config = RecipeConfig(num_speakers=6, repetitions=1)
     arrays = {name: np.zeros((2, 49, 10, 1) if name.startswith("x") else 2, np.uint8)
@@ -164,11 +170,40 @@ def test_recipe_features_file_is_checked(tmp_path):
     np.save(tmp_path / "single.npy", np.zeros(3))
     with pytest.raises(ValueError, match="not an .npz"):
         load_features(tmp_path / "single.npy", config)
+    # A file from before recording_copies existed was made without them.
+    old = {key: getattr(config, key) for key in FEATURE_FIELDS if key != "recording_copies"}
+    np.savez(tmp_path / "old.npz", **arrays, config=np.array(json.dumps(old)))
+    assert sorted(load_features(tmp_path / "old.npz", config)) == sorted(FEATURE_ARRAYS)
+    with pytest.raises(ValueError, match=r"other \['recording_copies'\]"):
+        load_features(tmp_path / "old.npz", dataclasses.replace(config, recording_copies=1))
     np.savez(tmp_path / "partial.npz", x_fit=np.zeros(2))
     with pytest.raises(ValueError, match="missing"):
         load_features(tmp_path / "partial.npz", config)
     assert not list(tmp_path.glob(".*.tmp"))
 
+
+
+def test_recipe_features_add_copies_as_a_recording_holds_the_clips(tmp_path):
+    from spikelearn.datasets import make_corpus
+    from spikelearn.datasets.long_recordings import as_recorded
+    from spikelearn.zoo.training import RecipeConfig, _features, recipe_features
+
+    config = RecipeConfig(num_speakers=6, repetitions=1, augmented_copies=0,
+                          recording_copies=2, seed=3)
+    arrays = recipe_features(config, cache_dir=tmp_path, progress=False)
+    train_set = make_corpus(6, 1, 3, words=zoo.info("ds_cnn_kws")["words"], cache_dir=tmp_path,
+                            progress=False).get_split("train")
+    copies = [_features(as_recorded(train_set.audio, train_set.clip_info["offset"],
+                                    train_set.clip_info["length"], seed=3 + 1000 * k))
+              for k in (1, 2)]
+    assert not np.array_equal(copies[0], copies[1]) and not np.array_equal(copies[0],
+                                                                           arrays["x_train"])
+    rows = 3 * len(train_set.labels)
+    expected = np.column_stack([np.concatenate([arrays["x_train"], *copies]).reshape(rows, -1),
+                                np.tile(train_set.labels, 3)])
+    got = np.column_stack([arrays["x_fit"].reshape(rows, -1), arrays["y_fit"]])
+    order = np.lexsort(expected.T), np.lexsort(got.T)  # the same samples, shuffled
+    np.testing.assert_array_equal(expected[order[0]], got[order[1]])
 
 def test_augmented_copies_are_the_same_for_any_number_of_workers(monkeypatch):
     from spikelearn.datasets.augment import augment
@@ -471,7 +506,8 @@ def test_batch_norm_reestimation_averages_the_batch_statistics():
     ("qat_frozen_bn_epochs", -1), ("qat_weight_average", 1.0), ("qat_weight_average", -0.1),
     ("qat_runs", 0), ("qat_runs", 1.5), ("qat_runs", True), ("qat_weight_clip", "minmax"),
     ("spike_threshold_offset", float("nan")), ("spike_threshold_offset", "-0.2"),
-    ("filters", 0), ("filters", 1.5), ("filters", True)])
+    ("filters", 0), ("filters", 1.5), ("filters", True), ("recording_copies", -1),
+    ("recording_copies", 1.5), ("recording_copies", True)])
 def test_recipe_config_refuses_bad_settings(field, value):
     from spikelearn.zoo.training import RecipeConfig
 

@@ -140,6 +140,9 @@ def zoo_train_command(
     augmented_copies: int = typer.Option(
         None, min=0, help="Augmented copies of every training clip "
                           f"(default {DEFAULTS.augmented_copies})."),
+    recording_copies: int = typer.Option(
+        None, min=0, help="Copies of every training clip as a long recording holds it "
+                          f"(default {DEFAULTS.recording_copies})."),
     filters: int = typer.Option(
         None, min=1, help=f"Channels of every convolution (default {DEFAULTS.filters})."),
     stage: str = typer.Option(
@@ -184,7 +187,8 @@ def zoo_train_command(
                 "qat_weight_average": weight_average,
                 "qat_bn_reestimation": bn_reestimation, "qat_runs": qat_runs,
                 "qat_equalization": equalize, "qat_weight_clip": weight_clip and weight_clip.value,
-                "augmented_copies": augmented_copies, "filters": filters}
+                "augmented_copies": augmented_copies, "recording_copies": recording_copies,
+                "filters": filters}
     given = {key: value for key, value in settings.items() if value is not None}
     # The engine stage reads the recorded recipe unless settings are given.
     config = None if stage == "engine" and not given else RecipeConfig(**given)

@@ -7,7 +7,8 @@ word's first sample (``clip_info["offset"]``) and 50 ms after its last one
 (``clip_info["length"]`` samples later, as the generator recorded it), with 10 ms fades,
 and added on top of the background (:func:`cut_keyword`; :func:`place_cuts` keeps each
 cut at its place in a second). Everything is a pure function of the seed;
-:func:`add_background` puts the same background under one-second clips.
+:func:`add_background` puts the same background under one-second clips, and
+:func:`as_recorded` makes clips into what a recording's window holds of them.
 
 :func:`score_detections` reports the detection rate (a detection of the right word whose
 start estimate lies within ``tolerance_s`` of the true start), false alarms per hour (every
@@ -272,6 +273,44 @@ def add_background(clips, *, noise_dbfs=(-60.0, -40.0), segment_s: float = 10.0,
     noise = _background(np.random.default_rng(seed), x.size, segment_s, noise_dbfs)
     return np.clip(x + noise.reshape(x.shape), -1.0, 1.0)
 
+
+
+#: Clips that :func:`as_recorded` puts over one background stream (each chunk seeded apart).
+RECORDED_CHUNK = 2000
+
+
+def as_recorded(clips, offsets, lengths, *, seed: int = 0) -> np.ndarray:
+    """Each clip as the window of a long recording aligned with it holds it.
+
+    The word's cut at its place (:func:`place_cuts`) over the recordings' background
+    (:func:`add_background`, chunks of :data:`RECORDED_CHUNK` clips seeded ``seed`` plus
+    the chunk's first index): material for scoring or training a model on what the
+    streaming spotter hears.
+
+    Parameters
+    ----------
+    clips : array_like, float, shape (n, 16000)
+    offsets, lengths : array_like, int, shape (n,)
+        As in :func:`place_cuts` (a negative offset keeps the clip whole).
+    seed : int, default 0
+
+    Returns
+    -------
+    numpy.ndarray, float32, shape (n, 16000)
+        Clipped to ``[-1, 1]``.
+
+    Raises
+    ------
+    DataError
+        Bad clips.
+    ValueError
+        ``offsets`` or ``lengths`` not one per clip, or a word outside its clip.
+    """
+    out = place_cuts(clips, offsets, lengths)
+    for start in range(0, len(out), RECORDED_CHUNK):
+        part = slice(start, start + RECORDED_CHUNK)
+        out[part] = add_background(out[part], seed=seed + start)
+    return out
 
 def _background(rng, length, segment_s, noise_dbfs):
     """Noise whose kind and level change every segment, with 50 ms cross-fades."""

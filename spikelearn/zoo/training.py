@@ -48,6 +48,10 @@ class RecipeConfig:
     augmented_copies: int = 4
     #: Augmented copies get a random pitch shift within +-this many semitones (0: none).
     pitch_semitones: float = 2.0
+    #: Copies of the training clips as a long recording holds them (the word's cut over the
+    #: recordings' background, :func:`spikelearn.datasets.long_recordings.as_recorded`,
+    #: copy ``k`` seeded ``seed + 1000 (k + 1)``), added to the training samples.
+    recording_copies: int = 0
     #: Channels of every convolution of the DS-CNN (its width).
     filters: int = 64
     float_epochs: int = 35
@@ -110,6 +114,10 @@ class RecipeConfig:
         if isinstance(self.filters, bool) or not isinstance(self.filters, int) \
                 or self.filters < 1:
             raise ValueError(f"filters must be an integer >= 1, got {self.filters!r}")
+        if isinstance(self.recording_copies, bool) \
+                or not isinstance(self.recording_copies, int) or self.recording_copies < 0:
+            raise ValueError(f"recording_copies must be an integer >= 0, "
+                             f"got {self.recording_copies!r}")
         if self.qat_frozen_bn_epochs < 0:
             raise ValueError(f"qat_frozen_bn_epochs must be >= 0, "
                              f"got {self.qat_frozen_bn_epochs}")
@@ -289,7 +297,10 @@ def _set_batch_norm_trainable(model, trainable: bool) -> None:
 
 
 #: Config fields the features depend on (checked when a features file is reused).
-FEATURE_FIELDS = ("num_speakers", "repetitions", "seed", "augmented_copies", "pitch_semitones")
+FEATURE_FIELDS = ("num_speakers", "repetitions", "seed", "augmented_copies", "pitch_semitones",
+                  "recording_copies")
+#: Feature fields that files written before them lack, with the value those files had.
+_FEATURE_DEFAULTS = {"recording_copies": 0}
 #: Arrays of a features file (see :func:`recipe_features`).
 FEATURE_ARRAYS = ("x_fit", "y_fit", "x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
 
@@ -298,7 +309,8 @@ def recipe_features(config: RecipeConfig | None = None, *, cache_dir=None, worke
                     progress: bool = True) -> dict:
     """The recipe's features: corpus -> MFCC, plus augmented copies of the training clips
     (made in up to ``workers`` processes, default every CPU, as many as the free memory
-    holds at about 6 GB each; the same bytes for any number).
+    holds at about 6 GB each; the same bytes for any number) and ``recording_copies``
+    copies as a recording holds them.
 
     Returns
     -------
@@ -307,6 +319,8 @@ def recipe_features(config: RecipeConfig | None = None, *, cache_dir=None, worke
         trains on); ``x_train, y_train``: the training clips alone; ``x_val, y_val`` and
         ``x_test, y_test``. Features are ``uint8 (n, 49, 10, 1)``, labels ``int64 (n,)``.
     """
+    from spikelearn.datasets.long_recordings import as_recorded
+
     config = config or RecipeConfig()
     corpus, _ = _corpora(config, cache_dir, workers, progress)
     train_set = corpus.get_split("train")
@@ -318,6 +332,11 @@ def recipe_features(config: RecipeConfig | None = None, *, cache_dir=None, worke
         extra = _augmented_features(train_set.audio, config, workers, progress)
         x_fit = np.concatenate([x_train, extra])
         y_fit = np.concatenate([y_train, np.repeat(y_train, config.augmented_copies)])
+    for copy in range(config.recording_copies):
+        recorded = as_recorded(train_set.audio, train_set.clip_info["offset"],
+                               train_set.clip_info["length"], seed=config.seed + 1000 * (copy + 1))
+        x_fit = np.concatenate([x_fit, _features(recorded)])
+        y_fit = np.concatenate([y_fit, y_train])
     order = np.random.default_rng(config.seed).permutation(len(y_fit))
     arrays = (x_fit[order], y_fit[order], x_train, y_train, _features(val_set.audio),
               val_set.labels, _features(test_set.audio), test_set.labels)
@@ -397,7 +416,7 @@ def load_features(path: str | os.PathLike, config: RecipeConfig) -> dict:
         missing = [key for key in (*FEATURE_ARRAYS, "config") if key not in stored.files]
         if missing:
             raise ValueError(f"{path}: not a recipe features file (missing {missing})")
-        recorded = json.loads(str(stored["config"]))
+        recorded = {**_FEATURE_DEFAULTS, **json.loads(str(stored["config"]))}
         wanted = {key: getattr(config, key) for key in FEATURE_FIELDS}
         changed = sorted(key for key in FEATURE_FIELDS if recorded.get(key) != wanted[key])
         if changed:

@@ -274,7 +274,6 @@ def add_background(clips, *, noise_dbfs=(-60.0, -40.0), segment_s: float = 10.0,
     return np.clip(x + noise.reshape(x.shape), -1.0, 1.0)
 
 
-
 #: Clips that :func:`as_recorded` puts over one background stream (each chunk seeded apart).
 RECORDED_CHUNK = 2000
 
@@ -311,6 +310,7 @@ def as_recorded(clips, offsets, lengths, *, seed: int = 0) -> np.ndarray:
         part = slice(start, start + RECORDED_CHUNK)
         out[part] = add_background(out[part], seed=seed + start)
     return out
+
 
 def _background(rng, length, segment_s, noise_dbfs):
     """Noise whose kind and level change every segment, with 50 ms cross-fades."""
@@ -357,10 +357,11 @@ def score_detections(detections, recording: LongRecording, *, tolerance_s: float
     """
     starts = np.asarray(recording.starts, float)
     order = np.argsort(starts, kind="stable")
+    sorted_starts = starts[order]
     near = tolerance_s + 1e-6  # a wider search; the test below is exact
     pairs = []
     for d, det in enumerate(detections):
-        first, last = np.searchsorted(starts[order], [det.time_s - near, det.time_s + near])
+        first, last = np.searchsorted(sorted_starts, [det.time_s - near, det.time_s + near])
         for k in sorted(order[first:last].tolist()):
             error = abs(det.time_s - starts[k])
             if det.word == recording.words[k] and error <= tolerance_s:
